@@ -1,0 +1,205 @@
+-- The ledger: one append-only table of events with dense, commit-ordered
+-- positions and a sha256 hash chain.
+--
+-- Ordering: positions come from the single row of ledger.head, updated under
+-- its row lock by ledger.append(). The lock is held until the appending
+-- transaction ends, so transactions that append commit in position order and a
+-- reader that has seen N can never later see a committed position <= N.
+-- Appenders should append as the last statement before COMMIT: the lock is
+-- taken as late as the caller allows. (Commits that NOTIFY are serialised by
+-- PostgreSQL anyway, which is why this costs little.)
+
+create schema if not exists ledger;
+
+create table ledger.head (
+  singleton boolean primary key default true check (singleton),
+  position bigint not null,
+  hash bytea not null
+) with (fillfactor = 10);
+
+-- The chain starts from 32 zero bytes.
+insert into ledger.head (position, hash) values (0, '\x0000000000000000000000000000000000000000000000000000000000000000');
+
+create table ledger.events (
+  position bigint primary key check (position > 0),
+  stream_type text not null check (stream_type ~ '^[a-z][a-z0-9_.-]{0,63}$'),
+  stream_id text not null check (length(stream_id) between 1 and 200),
+  stream_version bigint not null check (stream_version > 0),
+  type text not null check (type ~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$' and length(type) <= 100),
+  data jsonb not null check (jsonb_typeof(data) = 'object'),
+  metadata jsonb not null default '{}' check (jsonb_typeof(metadata) = 'object'),
+  recorded_at timestamptz not null,
+  prev_hash bytea not null,
+  hash bytea not null,
+  unique (stream_type, stream_id, stream_version)
+);
+
+create index events_type_position on ledger.events (type, position);
+
+comment on table ledger.events is
+  'The runledger ledger. Append-only: UPDATE, DELETE and TRUNCATE are refused. '
+  'hash = sha256(prev_hash || convert_to(ledger.canonical(...), ''UTF8'')); verify with `runledger verify`.';
+
+-- The canonical encoding hashed into the chain: a JSON array of every field
+-- in a fixed order, rendered by PostgreSQL, so any PostgreSQL holding a copy
+-- of the table can recompute it.
+create function ledger.canonical(
+  p_position bigint, p_stream_type text, p_stream_id text, p_stream_version bigint,
+  p_type text, p_data jsonb, p_metadata jsonb, p_recorded_at timestamptz
+) returns text
+language sql immutable parallel safe as $$
+  select jsonb_build_array(
+    p_position, p_stream_type, p_stream_id, p_stream_version, p_type,
+    to_char(p_recorded_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+    p_metadata, p_data
+  )::text
+$$;
+
+create function ledger.event_hash(
+  p_prev_hash bytea, p_position bigint, p_stream_type text, p_stream_id text, p_stream_version bigint,
+  p_type text, p_data jsonb, p_metadata jsonb, p_recorded_at timestamptz
+) returns bytea
+language sql immutable parallel safe as $$
+  select sha256(p_prev_hash || convert_to(ledger.canonical(
+    p_position, p_stream_type, p_stream_id, p_stream_version, p_type, p_data, p_metadata, p_recorded_at
+  ), 'UTF8'))
+$$;
+
+-- Append-only, enforced by the database itself.
+create function ledger.refuse_change() returns trigger
+language plpgsql as $$
+begin
+  raise exception 'ledger.events is append-only: % is not allowed', tg_op
+    using errcode = 'insufficient_privilege',
+          hint = 'Events are never changed; append a compensating event instead.';
+end
+$$;
+
+create trigger events_no_update before update on ledger.events
+  for each statement execute function ledger.refuse_change();
+create trigger events_no_delete before delete on ledger.events
+  for each statement execute function ledger.refuse_change();
+create trigger events_no_truncate before truncate on ledger.events
+  for each statement execute function ledger.refuse_change();
+
+-- The doorbell: one NOTIFY per appending statement, carrying only the range
+-- "first:last". Listeners read the table for the events themselves.
+create function ledger.ring_doorbell() returns trigger
+language plpgsql as $$
+declare
+  v_first bigint;
+  v_last bigint;
+begin
+  select min(position), max(position) into v_first, v_last from new_events;
+  if v_last is not null then
+    perform pg_notify('ledger_events', v_first || ':' || v_last);
+  end if;
+  return null;
+end
+$$;
+
+create trigger events_doorbell after insert on ledger.events
+  referencing new table as new_events
+  for each statement execute function ledger.ring_doorbell();
+
+-- Append a batch of events. p_events is a JSON array of objects with keys
+-- stream_type, stream_id, type, data, metadata (optional). When
+-- p_expected_version is given, every event must belong to one stream whose
+-- current version must equal it (optimistic concurrency).
+create function ledger.append(p_events jsonb, p_expected_version bigint default null)
+returns table (out_position bigint, out_stream_version bigint)
+language plpgsql as $$
+declare
+  v_count int := jsonb_array_length(p_events);
+  v_stream_types text[];
+  v_stream_ids text[];
+  v_types text[];
+  v_datas jsonb[];
+  v_metas jsonb[];
+  v_versions bigint[];
+  v_current bigint;
+  v_prev_hashes bytea[];
+  v_hashes bytea[];
+  v_base bigint;
+  v_prev bytea;
+  v_at timestamptz;
+begin
+  if v_count = 0 then
+    return;
+  end if;
+
+  select array_agg(e->>'stream_type' order by n), array_agg(e->>'stream_id' order by n),
+         array_agg(e->>'type' order by n), array_agg(e->'data' order by n),
+         array_agg(coalesce(e->'metadata', '{}'::jsonb) order by n)
+    into v_stream_types, v_stream_ids, v_types, v_datas, v_metas
+    from jsonb_array_elements(p_events) with ordinality as t(e, n);
+
+  if p_expected_version is not null
+     and (select count(distinct (s, d)) from unnest(v_stream_types, v_stream_ids) as u(s, d)) > 1 then
+    raise exception 'expected_version applies to one stream, but the batch spans several'
+      using errcode = '22023';
+  end if;
+
+  -- Everything above ran without the lock; from here to COMMIT we hold it.
+  select position, hash into v_base, v_prev from ledger.head for update;
+  v_at := clock_timestamp();
+
+  -- Stream versions continue from each stream's current version, read under
+  -- the lock so concurrent appenders cannot both take the same version.
+  select array_agg(cur + row_number order by n), min(cur)
+    into v_versions, v_current
+    from (
+      select u.n, c.cur, row_number() over (partition by u.st, u.si order by u.n)
+        from unnest(v_stream_types, v_stream_ids) with ordinality as u(st, si, n)
+        cross join lateral (
+          select coalesce(max(e.stream_version), 0) as cur
+            from ledger.events e where e.stream_type = u.st and e.stream_id = u.si
+        ) c
+    ) versions;
+
+  if p_expected_version is not null and v_current <> p_expected_version then
+    raise exception 'version conflict on stream %/%: expected version %, current version %',
+      v_stream_types[1], v_stream_ids[1], p_expected_version, v_current
+      using errcode = 'RL409';
+  end if;
+
+  v_prev_hashes := array_fill(null::bytea, array[v_count]);
+  v_hashes := array_fill(null::bytea, array[v_count]);
+  for i in 1 .. v_count loop
+    v_prev_hashes[i] := v_prev;
+    v_prev := sha256(v_prev || convert_to(ledger.canonical(
+      v_base + i, v_stream_types[i], v_stream_ids[i], v_versions[i], v_types[i], v_datas[i], v_metas[i], v_at
+    ), 'UTF8'));
+    v_hashes[i] := v_prev;
+  end loop;
+
+  update ledger.head set position = v_base + v_count, hash = v_prev;
+
+  insert into ledger.events (position, stream_type, stream_id, stream_version, type, data, metadata,
+                             recorded_at, prev_hash, hash)
+  select v_base + n, st, si, sv, ty, da, me, v_at, ph, h
+    from unnest(v_stream_types, v_stream_ids, v_versions, v_types, v_datas, v_metas, v_prev_hashes, v_hashes)
+         with ordinality as u(st, si, sv, ty, da, me, ph, h, n);
+
+  return query select v_base + n, sv from unnest(v_versions) with ordinality as u(sv, n);
+end
+$$;
+
+-- Nobody but the owner writes the ledger directly.
+revoke update, delete, truncate on ledger.events from public;
+revoke all on ledger.head from public;
+
+-- Auditors read the ledger and nothing else.
+do $$
+begin
+  if not exists (select 1 from pg_roles where rolname = 'runledger_auditor') then
+    create role runledger_auditor nologin;
+  end if;
+  execute format('grant connect on database %I to runledger_auditor', current_database());
+  grant usage on schema ledger to runledger_auditor;
+  grant select on ledger.events to runledger_auditor;
+  grant execute on function ledger.canonical, ledger.event_hash to runledger_auditor;
+exception when insufficient_privilege then
+  raise notice 'runledger_auditor role not created: %', sqlerrm;
+end
+$$;

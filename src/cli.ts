@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+import { readConfig } from './ops/config.js';
+import { createLogger } from './ops/logger.js';
+import { commands } from './commands/index.js';
+
+const USAGE = `usage: runledger <command> [options]
+
+commands:
+${Object.entries(commands)
+  .map(([name, command]) => `  ${name.padEnd(10)} ${command.summary}`)
+  .join('\n')}
+
+Without DATABASE_URL an embedded PostgreSQL is started (data in RUNLEDGER_DATA_DIR, default ./.runledger/pgdata).`;
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    console.log(USAGE);
+    return 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    console.error(`runledger: unknown command "${name}"\n\n${USAGE}`);
+    return 2;
+  }
+  const config = readConfig();
+  const logger = createLogger(config.logLevel);
+  return command.run(args, { config, logger });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,12 @@
+import type { Command } from './command.js';
+import { migrateCommand } from './migrate.js';
+import { startCommand } from './start.js';
+import { tailCommand } from './tail.js';
+import { verifyCommand } from './verify.js';
+
+export const commands: Record<string, Command> = {
+  start: startCommand,
+  migrate: migrateCommand,
+  verify: verifyCommand,
+  tail: tailCommand,
+};

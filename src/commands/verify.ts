@@ -1,0 +1,13 @@
+import { formatVerifyResult, verify } from '../ledger/verify.js';
+import type { Command } from './command.js';
+import { withDatabase } from './with-database.js';
+
+export const verifyCommand: Command = {
+  summary: 'walk the hash chain; prints "ok <count> <head hash>" or the first bad position (exit 1)',
+  run: (_args, context) =>
+    withDatabase(context, async (pool) => {
+      const result = await verify(pool);
+      console.log(formatVerifyResult(result));
+      return result.ok ? 0 : 1;
+    }),
+};

@@ -1,0 +1,22 @@
+import type pg from 'pg';
+import { openDatabase, type Database } from '../ops/database.js';
+import { migrate } from '../ops/migrate.js';
+import { createPool } from '../ops/pool.js';
+import type { CommandContext } from './command.js';
+
+/** Opens the database (embedded or DATABASE_URL), migrates it, runs `body`, and closes everything. */
+export async function withDatabase<T>(
+  { config, logger }: CommandContext,
+  body: (pool: pg.Pool, database: Database) => Promise<T>,
+): Promise<T> {
+  const database = await openDatabase(config, (line) => logger.debug({ postgres: line.trim() }));
+  const pool = createPool(database.url, config.poolSize);
+  try {
+    const applied = await migrate(pool);
+    if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+    return await body(pool, database);
+  } finally {
+    await pool.end();
+    await database.stop();
+  }
+}

@@ -1,0 +1,98 @@
+import type { Doorbell } from './doorbell.js';
+import { read } from './read.js';
+import type { LedgerEvent, Queryable } from './types.js';
+
+export interface TailOptions {
+  readonly db: Queryable;
+  /** Must already be started: LISTEN comes before the first catch-up read. */
+  readonly doorbell: Doorbell;
+  /** Deliver events after this position. */
+  readonly from: number;
+  /** Called with each batch, in position order; the next batch waits for it. */
+  readonly onEvents: (events: LedgerEvent[]) => void | Promise<void>;
+  readonly onError?: (error: Error) => void;
+  /** Safety-net poll in case a notification is lost. (Default: 5000) */
+  readonly pollMs?: number;
+  /** (Default: 1000) */
+  readonly batchSize?: number;
+  readonly types?: readonly string[];
+}
+
+export interface Tail {
+  /** The last position delivered. */
+  readonly position: number;
+  /** Resolves when everything committed up to now has been delivered. */
+  caughtUp(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Follows the ledger from a position: catch up by reading the table, then
+ * read again whenever the doorbell rings, the LISTEN connection comes back,
+ * or the poll timer fires. One read runs at a time and always continues from
+ * the last delivered position, so nothing is delivered twice or skipped.
+ */
+export function tail(options: TailOptions): Tail {
+  const { db, doorbell, onEvents, pollMs = 5000, batchSize = 1000 } = options;
+  let position = options.from;
+  let running: Promise<void> | undefined;
+  let again = false;
+  let stopped = false;
+
+  const drain = async (): Promise<void> => {
+    do {
+      again = false;
+      for (;;) {
+        if (stopped) return;
+        const events = await read(db, { after: position, limit: batchSize, types: options.types });
+        if (events.length === 0) break;
+        await onEvents(events);
+        position = events[events.length - 1]!.position;
+        if (events.length < batchSize) break;
+      }
+    } while (again && !stopped);
+  };
+
+  const wake = (): Promise<void> => {
+    if (stopped) return Promise.resolve();
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = drain()
+      .catch((error: Error) => {
+        if (options.onError) options.onError(error);
+        else throw error;
+      })
+      .finally(() => {
+        running = undefined;
+      });
+    return running;
+  };
+
+  const onRing = () => void wake();
+  doorbell.on('ring', onRing);
+  doorbell.on('reconnected', onRing);
+  const timer = setInterval(onRing, pollMs);
+  timer.unref();
+  void wake();
+
+  return {
+    get position() {
+      return position;
+    },
+    async caughtUp() {
+      // A read that is already under way may have started before the newest
+      // commit; a fresh one after it has not.
+      if (running) await running;
+      await wake();
+    },
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      doorbell.off('ring', onRing);
+      doorbell.off('reconnected', onRing);
+      await running?.catch(() => {});
+    },
+  };
+}

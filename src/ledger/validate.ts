@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { AppError } from '../ops/errors.js';
+import type { NewEvent } from './types.js';
+
+const eventSchema = z
+  .object({
+    streamType: z.string().regex(/^[a-z][a-z0-9_.-]{0,63}$/, 'lower-case name of at most 64 characters'),
+    streamId: z.string().min(1).max(200),
+    type: z
+      .string({ required_error: 'is required' })
+      .max(100)
+      .regex(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/, 'dotted lower-case name such as job.created'),
+    data: z.record(z.unknown(), { invalid_type_error: 'must be a JSON object' }),
+    metadata: z.record(z.unknown(), { invalid_type_error: 'must be a JSON object' }).optional(),
+  })
+  .strict();
+
+/**
+ * Checks events before they reach the database, so a bad batch is refused
+ * whole with an error naming the event and field, and nothing is written.
+ * Returns the JSON text of each event's data and metadata for the size check
+ * and the append itself.
+ */
+export function validateEvents(events: readonly NewEvent[], maxEventBytes: number): string {
+  if (!Array.isArray(events) || events.length === 0) {
+    throw new AppError(400, 'invalid_event', 'events: at least one event is required', { field: 'events' });
+  }
+  const rows = events.map((event, index) => {
+    const parsed = eventSchema.safeParse(event);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      const field = `events[${index}].${issue.path.join('.')}`;
+      throw new AppError(400, 'invalid_event', `${field}: ${issue.message}`, { field });
+    }
+    let json: string;
+    try {
+      json = JSON.stringify({
+        stream_type: event.streamType,
+        stream_id: event.streamId,
+        type: event.type,
+        data: event.data,
+        metadata: event.metadata ?? {},
+      });
+    } catch (error) {
+      const field = `events[${index}].data`;
+      throw new AppError(400, 'invalid_event', `${field}: not serialisable as JSON`, { field, cause: error });
+    }
+    if (json.includes('\\u0000')) {
+      const field = `events[${index}].data`;
+      throw new AppError(400, 'invalid_event', `${field}: PostgreSQL cannot store the \\u0000 character`, { field });
+    }
+    const bytes = Buffer.byteLength(json);
+    if (bytes > maxEventBytes) {
+      const field = `events[${index}]`;
+      throw new AppError(413, 'event_too_large', `${field}: ${bytes} bytes exceeds the limit of ${maxEventBytes} bytes`, {
+        field,
+      });
+    }
+    return json;
+  });
+  return `[${rows.join(',')}]`;
+}

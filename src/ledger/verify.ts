@@ -1,0 +1,64 @@
+import type { Queryable } from './types.js';
+
+export type VerifyResult =
+  | { readonly ok: true; readonly count: number; readonly headHash: string }
+  | { readonly ok: false; readonly count: number; readonly position: number; readonly reason: string };
+
+const GENESIS = Buffer.alloc(32);
+const PAGE = 10_000;
+
+/**
+ * Walks the whole chain in position order and recomputes every hash in the
+ * database (the canonical encoding is PostgreSQL's own, see
+ * sql/000001_ledger.sql). Reports the first event that was altered, removed
+ * or reordered.
+ */
+export async function verify(db: Queryable): Promise<VerifyResult> {
+  let expectedPosition = 1;
+  let previousHash: Buffer = GENESIS;
+  for (;;) {
+    const { rows } = await db.query<{ position: string; prev_hash: Buffer; hash: Buffer; computed: Buffer }>(
+      `select position, prev_hash, hash,
+              ledger.event_hash(prev_hash, position, stream_type, stream_id, stream_version, type, data, metadata, recorded_at) as computed
+         from ledger.events where position >= $1 order by position limit $2`,
+      [expectedPosition, PAGE],
+    );
+    for (const row of rows) {
+      const position = Number(row.position);
+      const count = expectedPosition - 1;
+      if (position !== expectedPosition) {
+        return { ok: false, count, position: expectedPosition, reason: `missing event: next position found is ${position}` };
+      }
+      if (!row.prev_hash.equals(previousHash)) {
+        return { ok: false, count, position, reason: 'prev_hash does not match the previous event\'s hash' };
+      }
+      if (!row.computed.equals(row.hash)) {
+        return { ok: false, count, position, reason: 'content does not match its hash (the event was altered)' };
+      }
+      previousHash = row.hash;
+      expectedPosition += 1;
+    }
+    if (rows.length < PAGE) break;
+  }
+  const count = expectedPosition - 1;
+  // The head row records the newest hash: a removed tail shows up here.
+  const { rows: headRows } = await db.query<{ position: string; hash: Buffer }>(
+    'select position, hash from ledger.head',
+  ).catch(() => ({ rows: [] as { position: string; hash: Buffer }[] }));
+  const recorded = headRows[0];
+  if (recorded && (Number(recorded.position) !== count || !recorded.hash.equals(previousHash))) {
+    return {
+      ok: false,
+      count,
+      position: count + 1,
+      reason: `ledger head records position ${recorded.position}, but the chain ends at ${count}`,
+    };
+  }
+  return { ok: true, count, headHash: previousHash.toString('hex') };
+}
+
+export function formatVerifyResult(result: VerifyResult): string {
+  return result.ok
+    ? `ok ${result.count} ${result.headHash}`
+    : `bad ${result.position} ${result.reason} (${result.count} events verified before it)`;
+}

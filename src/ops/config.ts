@@ -1,0 +1,112 @@
+import path from 'node:path';
+
+/**
+ * Every setting runledger reads, from the environment, in one place. The rest
+ * of the code receives a `Config` and never reads `process.env` itself.
+ */
+export interface Config {
+  /** PostgreSQL connection string. Unset: an embedded PostgreSQL is started. (Default: unset) */
+  readonly databaseUrl: string | undefined;
+  /** Where the embedded PostgreSQL keeps its data. (Default: ./.runledger/pgdata) */
+  readonly embeddedDataDir: string;
+  /** Port of the embedded PostgreSQL. (Default: 54329) */
+  readonly embeddedPort: number;
+  /** Address the HTTP and WebSocket servers bind to. Without a token only loopback is allowed. (Default: 127.0.0.1) */
+  readonly host: string;
+  /** HTTP API, dashboard and SSE port. (Default: 3000) */
+  readonly httpPort: number;
+  /** uWebSockets.js port. (Default: 3001) */
+  readonly wsPort: number;
+  /** Bearer token protecting the API, the stream and SSE. (Default: unset, loopback only) */
+  readonly token: string | undefined;
+  /** Largest accepted event (data + metadata, bytes of JSON). (Default: 262144) */
+  readonly maxEventBytes: number;
+  /** Largest accepted HTTP body or WebSocket message, bytes. (Default: 1048576) */
+  readonly maxMessageBytes: number;
+  /** Connections allowed from one IP address on the stream. (Default: 200) */
+  readonly maxConnectionsPerIp: number;
+  /** A stream client further behind than this many events gets a snapshot instead of replay. (Default: 100000) */
+  readonly replayLimit: number;
+  /** Bytes buffered for one WebSocket before it is closed as a slow consumer. (Default: 4194304) */
+  readonly maxBufferedBytes: number;
+  /** Safety-net poll of the ledger tail, in case a NOTIFY is missed, ms. (Default: 5000) */
+  readonly tailPollMs: number;
+  /** Size of the application's connection pool. (Default: 20) */
+  readonly poolSize: number;
+  /** graphile-worker concurrency per worker process. (Default: 8) */
+  readonly workerConcurrency: number;
+  /** A worker silent for longer than this is declared offline, ms. (Default: 30000) */
+  readonly workerTtlMs: number;
+  /** Worker heartbeat interval, ms. (Default: 5000) */
+  readonly heartbeatMs: number;
+  /** Queue depth raising a warning alert. (Default: 100) */
+  readonly queueWarnDepth: number;
+  /** Queue depth raising a critical alert. (Default: 500) */
+  readonly queueCriticalDepth: number;
+  /** Run the demo load generator with `start`. (Default: true) */
+  readonly demo: boolean;
+  /** Demo jobs created per second. (Default: 1) */
+  readonly demoJobsPerSecond: number;
+  /** Failure rate of simulated demo steps, 0..1. (Default: 0.05) */
+  readonly demoFailureRate: number;
+  /** pino log level. (Default: info) */
+  readonly logLevel: string;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export function readConfig(env: Env = process.env): Config {
+  return {
+    databaseUrl: nonEmpty(env.DATABASE_URL),
+    embeddedDataDir: path.resolve(env.RUNLEDGER_DATA_DIR ?? '.runledger/pgdata'),
+    embeddedPort: int(env, 'RUNLEDGER_PG_PORT', 54329),
+    host: env.HOST ?? '127.0.0.1',
+    httpPort: int(env, 'PORT', 3000),
+    wsPort: int(env, 'WS_PORT', 3001),
+    token: nonEmpty(env.RUNLEDGER_TOKEN),
+    maxEventBytes: int(env, 'RUNLEDGER_MAX_EVENT_BYTES', 256 * 1024),
+    maxMessageBytes: int(env, 'RUNLEDGER_MAX_MESSAGE_BYTES', 1024 * 1024),
+    maxConnectionsPerIp: int(env, 'RUNLEDGER_MAX_CONNECTIONS_PER_IP', 200),
+    replayLimit: int(env, 'RUNLEDGER_REPLAY_LIMIT', 100_000),
+    maxBufferedBytes: int(env, 'RUNLEDGER_MAX_BUFFERED_BYTES', 4 * 1024 * 1024),
+    tailPollMs: int(env, 'RUNLEDGER_TAIL_POLL_MS', 5000),
+    poolSize: int(env, 'RUNLEDGER_POOL_SIZE', 20),
+    workerConcurrency: int(env, 'RUNLEDGER_WORKER_CONCURRENCY', 8),
+    workerTtlMs: int(env, 'RUNLEDGER_WORKER_TTL_MS', 30_000),
+    heartbeatMs: int(env, 'RUNLEDGER_HEARTBEAT_MS', 5000),
+    queueWarnDepth: int(env, 'RUNLEDGER_QUEUE_WARN_DEPTH', 100),
+    queueCriticalDepth: int(env, 'RUNLEDGER_QUEUE_CRITICAL_DEPTH', 500),
+    demo: bool(env, 'RUNLEDGER_DEMO', true),
+    demoJobsPerSecond: num(env, 'RUNLEDGER_DEMO_JOBS_PER_SECOND', 1),
+    demoFailureRate: num(env, 'RUNLEDGER_DEMO_FAILURE_RATE', 0.05),
+    logLevel: env.LOG_LEVEL ?? 'info',
+  };
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+function num(env: Env, name: string, fallback: number): number {
+  const raw = nonEmpty(env[name]);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) {
+    throw new Error(`${name} must be a non-negative number, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+function int(env: Env, name: string, fallback: number): number {
+  const value = num(env, name, fallback);
+  if (!Number.isInteger(value)) throw new Error(`${name} must be a whole number, got ${value}`);
+  return value;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = nonEmpty(env[name])?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new Error(`${name} must be true or false, got ${JSON.stringify(raw)}`);
+}

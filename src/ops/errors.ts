@@ -1,0 +1,29 @@
+/**
+ * The one error type runledger raises for problems the caller can fix: bad
+ * input, conflicts, missing things. It carries an HTTP status, a stable code
+ * and the offending field, so the HTTP edge and the stream can answer with a
+ * clear message. Anything else is a bug or an outage and is answered with a
+ * plain 500 that leaks nothing.
+ */
+export class AppError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly field: string | undefined;
+
+  constructor(status: number, code: string, message: string, options: { field?: string; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = 'AppError';
+    this.status = status;
+    this.code = code;
+    this.field = options.field;
+  }
+}
+
+export const badRequest = (field: string, message: string) =>
+  new AppError(400, 'bad_request', `${field}: ${message}`, { field });
+
+/** Turns anything thrown into an Error, keeping the original as its cause. */
+export function coerceError(error: unknown): Error {
+  if (error instanceof Error) return error;
+  return new Error(typeof error === 'string' ? error : JSON.stringify(error), { cause: error });
+}

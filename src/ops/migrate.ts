@@ -1,0 +1,64 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type pg from 'pg';
+
+const SQL_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..', 'sql');
+// Any constant will do; it only has to be the same in every process.
+const MIGRATION_LOCK = 7_316_201;
+
+export interface Migration {
+  readonly id: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+export async function loadMigrations(dir = SQL_DIR): Promise<Migration[]> {
+  const files = (await fs.readdir(dir)).filter((file) => /^\d{6}_.+\.sql$/.test(file)).sort();
+  return Promise.all(
+    files.map(async (file) => ({
+      id: Number(file.slice(0, 6)),
+      name: file,
+      sql: await fs.readFile(path.join(dir, file), 'utf8'),
+    })),
+  );
+}
+
+/**
+ * Applies the numbered files of `sql/` in order, each in its own transaction.
+ * Safe when several processes migrate at once: each transaction takes the same
+ * advisory lock and skips migrations another process already applied.
+ */
+export async function migrate(pool: pg.Pool): Promise<number[]> {
+  const migrations = await loadMigrations();
+  const applied: number[] = [];
+  await pool.query(`
+    create schema if not exists runledger;
+    create table if not exists runledger.migrations (
+      id int primary key, name text not null, applied_at timestamptz not null default now())`).catch(
+    // Two processes racing on "create ... if not exists" can still collide.
+    (error: { code?: string }) => {
+      if (error.code !== '23505' && error.code !== '42P07') throw error;
+    },
+  );
+  for (const migration of migrations) {
+    const client = await pool.connect();
+    try {
+      await client.query('begin');
+      await client.query('select pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+      const { rowCount } = await client.query('select 1 from runledger.migrations where id = $1', [migration.id]);
+      if (rowCount === 0) {
+        await client.query('insert into runledger.migrations (id, name) values ($1, $2)', [migration.id, migration.name]);
+        await client.query(migration.sql);
+        applied.push(migration.id);
+      }
+      await client.query('commit');
+    } catch (error) {
+      await client.query('rollback').catch(() => {});
+      throw new Error(`migration ${migration.name} failed: ${(error as Error).message}`, { cause: error });
+    } finally {
+      client.release();
+    }
+  }
+  return applied;
+}

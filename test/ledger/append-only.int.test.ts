@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { append } from '../../src/ledger/append.js';
+import { verify } from '../../src/ledger/verify.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+
+describe('append-only ledger and hash chain (invariant 2)', () => {
+  let db: TestDatabase;
+  before(async () => {
+    db = await createTestDatabase();
+    await append(
+      db.pool,
+      Array.from({ length: 20 }, (_, i) => ({ streamType: 'job', streamId: `j${i % 3}`, type: 'job.progress', data: { i } })),
+    );
+  });
+  after(() => db.drop());
+
+  it('refuses UPDATE, DELETE and TRUNCATE in the database itself', async () => {
+    await assert.rejects(db.pool.query(`update ledger.events set data = '{}' where position = 3`), /append-only: UPDATE/);
+    await assert.rejects(db.pool.query('delete from ledger.events where position = 3'), /append-only: DELETE/);
+    await assert.rejects(db.pool.query('truncate ledger.events'), /append-only: TRUNCATE/);
+    assert.deepEqual(await verify(db.pool), {
+      ok: true,
+      count: 20,
+      headHash: (await db.pool.query(`select encode(hash, 'hex') as h from ledger.events where position = 20`)).rows[0].h,
+    });
+  });
+
+  it('reports an event altered behind the triggers\' back at its position', async () => {
+    const client = await db.pool.connect();
+    try {
+      await client.query('begin');
+      await client.query(`set local session_replication_role = replica`);
+      await client.query(`update ledger.events set data = '{"i": 999}' where position = 7`);
+      await client.query('commit');
+    } finally {
+      client.release();
+    }
+    const result = await verify(db.pool);
+    assert.equal(result.ok, false);
+    assert.ok(!result.ok && result.position === 7 && /altered/.test(result.reason));
+  });
+
+  it('reports a removed event', async () => {
+    const client = await db.pool.connect();
+    try {
+      await client.query('begin');
+      await client.query(`set local session_replication_role = replica`);
+      await client.query(`update ledger.events set data = '{"i": 6}' where position = 7`);
+      await client.query('delete from ledger.events where position = 12');
+      await client.query('commit');
+    } finally {
+      client.release();
+    }
+    const result = await verify(db.pool);
+    assert.ok(!result.ok && result.position === 12 && /missing/.test(result.reason), JSON.stringify(result));
+  });
+});

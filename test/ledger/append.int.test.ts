@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { append } from '../../src/ledger/append.js';
+import { read } from '../../src/ledger/read.js';
+import type { NewEvent } from '../../src/ledger/types.js';
+import { AppError } from '../../src/ops/errors.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+
+const count = async (db: TestDatabase) =>
+  Number((await db.pool.query('select count(*) as n from ledger.events')).rows[0].n);
+
+const refusedWith = (status: number, code: string, field: RegExp) => (error: unknown) => {
+  assert.ok(error instanceof AppError, `expected an AppError, got ${String(error)}`);
+  assert.equal(error.status, status);
+  assert.equal(error.code, code);
+  assert.match(error.field ?? '', field);
+  return true;
+};
+
+describe('append and read', () => {
+  let db: TestDatabase;
+  before(async () => {
+    db = await createTestDatabase();
+  });
+  after(() => db.drop());
+
+  it('appends a batch with dense positions, per-stream versions and metadata', async () => {
+    const results = await append(db.pool, [
+      { streamType: 'job', streamId: 'a', type: 'job.created', data: { n: 1 }, metadata: { actor: 'test' } },
+      { streamType: 'job', streamId: 'b', type: 'job.created', data: { n: 2 } },
+      { streamType: 'job', streamId: 'a', type: 'job.started', data: { n: 3 } },
+    ]);
+    assert.deepEqual(results, [
+      { position: 1, streamVersion: 1 },
+      { position: 2, streamVersion: 1 },
+      { position: 3, streamVersion: 2 },
+    ]);
+    const events = await read(db.pool, { after: 0 });
+    assert.deepEqual(
+      events.map((e) => [e.position, e.streamId, e.streamVersion, e.type, e.data.n, e.metadata.actor]),
+      [
+        [1, 'a', 1, 'job.created', 1, 'test'],
+        [2, 'b', 1, 'job.created', 2, undefined],
+        [3, 'a', 2, 'job.started', 3, undefined],
+      ],
+    );
+    assert.deepEqual((await read(db.pool, { after: 1, types: ['job.started'] })).map((e) => e.position), [3]);
+    assert.deepEqual((await read(db.pool, { streamType: 'job', streamId: 'b' })).map((e) => e.position), [2]);
+    const { rows } = await db.pool.query('select prev_hash, hash from ledger.events order by position');
+    assert.ok(rows[1].prev_hash.equals(rows[0].hash), 'each event chains to the previous hash');
+  });
+
+  it('refuses an append whose expected version does not match, naming both versions, and writes nothing', async () => {
+    const before = await count(db);
+    await assert.rejects(
+      append(db.pool, [{ streamType: 'job', streamId: 'a', type: 'job.completed', data: {} }], { expectedVersion: 1 }),
+      (error: unknown) => {
+        refusedWith(409, 'version_conflict', /expectedVersion/)(error);
+        assert.match((error as Error).message, /expected version 1, current version 2/);
+        return true;
+      },
+    );
+    assert.equal(await count(db), before);
+    const [ok] = await append(db.pool, [{ streamType: 'job', streamId: 'a', type: 'job.completed', data: {} }], {
+      expectedVersion: 2,
+    });
+    assert.equal(ok!.streamVersion, 3);
+  });
+
+  it('refuses oversize events, missing types and non-object data, writing nothing', async () => {
+    const before = await count(db);
+    const valid: NewEvent = { streamType: 'job', streamId: 'x', type: 'job.created', data: {} };
+    await assert.rejects(
+      append(db.pool, [valid, { ...valid, data: { blob: 'x'.repeat(2000) } }], { maxEventBytes: 1000 }),
+      refusedWith(413, 'event_too_large', /^events\[1\]$/),
+    );
+    await assert.rejects(
+      append(db.pool, [{ ...valid, type: undefined } as unknown as NewEvent]),
+      refusedWith(400, 'invalid_event', /^events\[0\]\.type$/),
+    );
+    await assert.rejects(
+      append(db.pool, [{ ...valid, type: 'NoDots' }]),
+      refusedWith(400, 'invalid_event', /^events\[0\]\.type$/),
+    );
+    await assert.rejects(
+      append(db.pool, [{ ...valid, data: 'not json' as unknown as Record<string, unknown> }]),
+      refusedWith(400, 'invalid_event', /^events\[0\]\.data$/),
+    );
+    await assert.rejects(
+      append(db.pool, [{ ...valid, data: { big: 10n } as unknown as Record<string, unknown> }]),
+      refusedWith(400, 'invalid_event', /^events\[0\]\.data$/),
+    );
+    await assert.rejects(append(db.pool, []), refusedWith(400, 'invalid_event', /^events$/));
+    // The database refuses what slips past the TypeScript checks, too.
+    await assert.rejects(
+      db.pool.query(`select ledger.append('[{"stream_type":"job","stream_id":"x","type":"job.created","data":[1]}]')`),
+      /events_data_check/,
+    );
+    assert.equal(await count(db), before);
+  });
+
+  it('appends inside the caller\'s transaction and rolls back with it', async () => {
+    const before = await count(db);
+    const client = await db.pool.connect();
+    try {
+      await client.query('begin');
+      await append(client, [{ streamType: 'job', streamId: 'tx', type: 'job.created', data: {} }]);
+      await client.query('rollback');
+    } finally {
+      client.release();
+    }
+    assert.equal(await count(db), before);
+    const [next] = await append(db.pool, [{ streamType: 'job', streamId: 'tx', type: 'job.created', data: {} }]);
+    assert.equal(next!.position, before + 1, 'a rolled-back append leaves no gap');
+  });
+});
