@@ -14,7 +14,8 @@ export interface NewEvent {
   readonly streamId: string;
   /** Dotted lower-case name, e.g. `job.created`. */
   readonly type: string;
-  readonly data: Readonly<Record<string, unknown>>;
+  /** A JSON object. */
+  readonly data: object;
   readonly metadata?: EventMetadata;
 }
 
