@@ -7,7 +7,8 @@ import type { Feed } from './feed.js';
 import { filterFromQuery, type StreamFilter } from './filter.js';
 import { loadUws } from './native.js';
 import type { SnapshotFn } from './projections.js';
-import { CloseCode, closeReason, parseClientMessage, parseOffset, PROTOCOL_VERSION, type ServerFrame } from './protocol.js';
+import { CloseCode } from './close-codes.js';
+import { closeReason, parseClientMessage, parseOffset, PROTOCOL_VERSION, type ServerFrame } from './protocol.js';
 import { createSession, type Session } from './session.js';
 import { bearer, tokenMatches } from './token.js';
 
