@@ -27,6 +27,10 @@ export interface StreamServerOptions {
   readonly snapshot?: SnapshotFn;
   /** Seconds without traffic before a socket is closed; pings are sent automatically before that. (Default: 60) */
   readonly idleTimeoutSeconds?: number;
+  /** Events per history page in replay. (Default: 2000) */
+  readonly pageSize?: number;
+  /** Live deltas held per subscriber during replay before it rereads instead. (Default: 20000) */
+  readonly maxPending?: number;
   /** How often filtered subscribers are told how far they are, ms. (Default: 1000) */
   readonly positionIntervalMs?: number;
 }
@@ -100,6 +104,8 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
       db: options.db,
       replayLimit: config.replayLimit,
       snapshot: options.snapshot,
+      pageSize: options.pageSize,
+      maxPending: options.maxPending,
       onError: (error) => logger.error({ err: error }, 'stream session failed'),
       transport: {
         send(json, _type, offset) {

@@ -26,7 +26,7 @@ export interface SessionOptions {
   /** Further behind than this, a subscriber starts from a snapshot (when one is available). */
   readonly replayLimit: number;
   readonly snapshot?: SnapshotFn;
-  /** Events read per history page. (Default: 5000) */
+  /** Events read per history page. (Default: 2000) */
   readonly pageSize?: number;
   /** Live deltas held while replaying, before the session rereads history instead. (Default: 20000) */
   readonly maxPending?: number;
@@ -62,7 +62,7 @@ const FRAME_DELTAS = 1000;
  * offset replay already covered, so there is no gap and no repeat.
  */
 export function createSession(options: SessionOptions): Session {
-  const { feed, db, transport, replayLimit, pageSize = 5000, maxPending = 20_000 } = options;
+  const { feed, db, transport, replayLimit, pageSize = 2000, maxPending = 20_000 } = options;
   let state: 'idle' | 'replay' | 'live' | 'stopped' = 'idle';
   let generation = 0;
   let offset = 0;
