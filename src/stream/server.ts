@@ -8,7 +8,7 @@ import { filterFromQuery, type StreamFilter } from './filter.js';
 import { loadUws } from './native.js';
 import type { SnapshotFn } from './projections.js';
 import { CloseCode } from './close-codes.js';
-import { closeReason, parseClientMessage, parseOffset, PROTOCOL_VERSION, type ServerFrame } from './protocol.js';
+import { closeReason, futureOffset, parseClientMessage, parseOffset, PROTOCOL_VERSION, type ServerFrame } from './protocol.js';
 import { createSession, type Session } from './session.js';
 import { bearer, tokenMatches } from './token.js';
 
@@ -96,8 +96,15 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
     end(ws, CloseCode.slowConsumer, closeReason('slow_consumer', client.queued));
   };
 
-  const subscribe = (ws: WebSocket<Client>, from: number, filter: StreamFilter, snapshot: boolean) => {
+  /** Replaces the socket's subscription; a future offset is refused before the old one is dropped. */
+  const subscribe = async (ws: WebSocket<Client>, from: number, filter: StreamFilter, snapshot: boolean, announce: boolean) => {
     const client = ws.getUserData();
+    if (from > feed.position) {
+      const head = await feed.head();
+      if (from > head) throw futureOffset('from', from, head);
+    }
+    if (client.closed) return;
+    if (announce) frame(ws, { type: 'subscribed', from, filter });
     client.session?.stop();
     const session = createSession({
       feed,
@@ -131,12 +138,14 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
     });
     client.session = session;
     client.queued = Math.max(client.queued, from);
-    return session.subscribe({ from, filter, snapshot });
+    await session.subscribe({ from, filter, snapshot });
   };
 
   const app: TemplatedApp = uws.App();
   app.ws<Client>('/ws', {
-    maxPayloadLength: config.maxMessageBytes,
+    // Up to twice the limit uWS hands us the message and we close with 1009
+    // and a reason; beyond that uWS drops the connection itself (1006).
+    maxPayloadLength: config.maxMessageBytes * 2,
     idleTimeout: options.idleTimeoutSeconds ?? 60,
     sendPingsAutomatically: true,
     // We close slow consumers ourselves at maxBufferedBytes (with a resume
@@ -184,11 +193,16 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
         return;
       }
       frame(ws, { type: 'hello', protocol: PROTOCOL_VERSION, server: options.serverId, head: feed.position, from });
-      subscribe(ws, from, filter, client.query.get('snapshot') === '1').catch((error) => refuse(ws, error));
+      subscribe(ws, from, filter, client.query.get('snapshot') === '1', false).catch((error) => refuse(ws, error));
     },
     message: (ws, message, isBinary) => {
       const client = ws.getUserData();
       if (client.closed) return;
+      if (message.byteLength > config.maxMessageBytes) {
+        logger.warn({ address: client.address, bytes: message.byteLength }, 'stream message over the limit');
+        end(ws, 1009, closeReason(`message_too_big max=${config.maxMessageBytes}`));
+        return;
+      }
       let parsed;
       try {
         if (isBinary) throw new AppError(400, 'invalid_message', 'message: binary frames are not accepted; send JSON text', { field: 'message' });
@@ -205,8 +219,7 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
         frame(ws, { type: 'unsubscribed', offset: client.session?.offset ?? client.queued });
       } else {
         const from = parsed.from ?? client.session?.offset ?? feed.position;
-        frame(ws, { type: 'subscribed', from, filter: parsed.filter });
-        subscribe(ws, from, parsed.filter, parsed.snapshot === true).catch((error) => {
+        subscribe(ws, from, parsed.filter, parsed.snapshot === true, true).catch((error) => {
           if (!(error instanceof AppError)) return refuse(ws, error);
           frame(ws, { type: 'error', code: error.code, message: error.message, field: error.field });
         });
