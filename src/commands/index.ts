@@ -1,5 +1,6 @@
 import type { Command } from './command.js';
 import { migrateCommand } from './migrate.js';
+import { rebuildCommand } from './rebuild.js';
 import { serveCommand } from './serve.js';
 import { startCommand } from './start.js';
 import { tailCommand } from './tail.js';
@@ -11,4 +12,5 @@ export const commands: Record<string, Command> = {
   migrate: migrateCommand,
   verify: verifyCommand,
   tail: tailCommand,
+  rebuild: rebuildCommand,
 };
