@@ -1,17 +1,2 @@
-// TEMPORARY until the projections branch lands: replaced by a re-export of
-// src/projections/reducer.ts.
-import type { Delta } from '../stream/projections.js';
-
-export type Model = Record<string, Record<string, Record<string, unknown>>>;
-
-export function emptyModel(): Model {
-  return {};
-}
-
-export function applyDeltas(model: Model, deltas: readonly Delta[]): Model {
-  for (const delta of deltas) {
-    const entities = (model[delta.entity] ??= {});
-    entities[delta.id] = { ...entities[delta.id], ...delta.patch };
-  }
-  return model;
-}
+// The projections' reducer: dependency-free, so the client runs it in the browser too.
+export { applyDeltas, emptyModel, type Model } from '../projections/reducer.js';

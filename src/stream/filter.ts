@@ -15,7 +15,7 @@ export interface StreamFilter {
 }
 
 /** Entities whose deltas are aggregates rather than about one job, step or worker. */
-export const STATS_ENTITIES: ReadonlySet<string> = new Set(['stats', 'queue', 'queues', 'counts', 'rates', 'durations']);
+export const STATS_ENTITIES: ReadonlySet<string> = new Set(['stats', 'queue']);
 
 const KNOWN_TYPES: ReadonlySet<string> = new Set(EVENT_TYPES);
 const KNOWN_FAMILIES: ReadonlySet<string> = new Set(EVENT_TYPES.map((type) => `${type.split('.')[0]}.*`));

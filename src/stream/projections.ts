@@ -1,36 +1,14 @@
-// TEMPORARY until the projections branch lands: a pass-through mapping with
-// the agreed Delta shape. Replaced by a re-export of src/projections.
-import type { LedgerEvent } from '../ledger/types.js';
+// The stream's view of the projections: the same pure mapping from ledger
+// events to deltas serves replay and live, and snapshots come from the read
+// model tables.
+import type pg from 'pg';
+import type { Queryable } from '../ledger/types.js';
+import { snapshot as readSnapshot } from '../projections/snapshot.js';
 
-export interface Delta {
-  readonly offset: number;
-  readonly entity: string;
-  readonly id: string;
-  readonly patch: Record<string, unknown>;
-  readonly type: string;
-  readonly jobId?: string;
-  readonly pipeline?: string;
-}
+export type { Delta } from '../projections/delta.js';
+export { eventToDeltas } from '../projections/deltas.js';
 
-export function eventToDeltas(event: LedgerEvent): Delta[] {
-  const data = event.data as { jobId?: string; pipeline?: string };
-  return [
-    {
-      offset: event.position,
-      entity: event.streamType,
-      id: event.streamId,
-      patch: event.data,
-      type: event.type,
-      ...(data.jobId !== undefined ? { jobId: data.jobId } : {}),
-      ...(data.pipeline !== undefined ? { pipeline: data.pipeline } : {}),
-    },
-  ];
-}
+export type SnapshotFn = (db: Queryable, slice: { jobId?: string; pipeline?: string }) => Promise<{ offset: number; model: unknown }>;
 
-export type SnapshotFn = (
-  db: import('../ledger/types.js').Queryable,
-  options: { jobId?: string; pipeline?: string },
-) => Promise<{ offset: number; model: unknown }>;
-
-/** The read-model snapshot, once projections provide it. */
-export const snapshot: SnapshotFn | undefined = undefined;
+/** The read model (or a job/pipeline slice of it) with the offset it is consistent at. Needs a pool: it opens its own transaction. */
+export const snapshot: SnapshotFn = (db, slice) => readSnapshot(db as pg.Pool, slice);

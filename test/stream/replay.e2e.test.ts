@@ -75,6 +75,7 @@ describe('stream replay and live switch (invariant 6)', () => {
     const head = await headNow();
     for (const reader of result.readers) {
       const expected = (await expectedDeltas(reader.start)).map((delta) => delta.offset);
+      assert.ok(expected.length > 0, `deltas expected after ${reader.start}`);
       await eventually(() => reader.received.length >= expected.length, 30_000, `reader from ${reader.start} to catch up`);
       assert.deepEqual(reader.received, expected, `reader from ${reader.start}`);
     }
