@@ -116,19 +116,20 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
       onError: (error) => logger.error({ err: error }, 'stream session failed'),
       transport: {
         send(json, _type, offset) {
-          if (client.closed) return true;
+          if (client.closed) return;
           let result = 0;
           ws.cork(() => {
             result = ws.send(json);
           });
           // 2 means uWS dropped the frame: a gap, so the client must go.
           if (result === 2) {
+            client.session?.stop();
             slow(ws);
-            return false;
+            return;
           }
           if (offset !== undefined) client.queued = offset;
-          return ws.getBufferedAmount() <= maxBuffered;
         },
+        full: () => !client.closed && ws.getBufferedAmount() > maxBuffered,
         writable() {
           if (client.closed || ws.getBufferedAmount() <= lowWater) return Promise.resolve();
           return new Promise((resolve) => client.waiters.push(resolve));

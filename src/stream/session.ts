@@ -7,12 +7,13 @@ import type { Delta } from './projections.js';
 
 /** How a session reaches its client: a WebSocket or an SSE response. */
 export interface Transport {
+  /** Queues one frame (`json` is the frame as JSON; `offset` is set for frames that advance the client). */
+  send(json: string, type: ServerFrame['type'], offset?: number): void;
   /**
-   * Queues one frame (`json` is the frame as JSON; `offset` is set for frames
-   * that advance the client). Returns false when the client is over its
-   * buffer limit: the session stops and calls `slow`.
+   * True when the client has more unread bytes queued than allowed. Checked
+   * before each live batch, so one large batch alone never counts as slow.
    */
-  send(json: string, type: ServerFrame['type'], offset?: number): boolean;
+  full(): boolean;
   /** Resolves when the transport has room again; replay waits on it between pages. */
   writable(): Promise<void>;
   /** Closes the client as a slow consumer; the transport knows the last offset it queued. */
@@ -72,21 +73,23 @@ export function createSession(options: SessionOptions): Session {
   let pendingDeltas = 0;
   let overflowed = false;
 
-  const send = (frame: ServerFrame, json = JSON.stringify(frame)): boolean => {
+  const send = (frame: ServerFrame, json = JSON.stringify(frame)): void => {
     const at = 'upTo' in frame ? frame.upTo : 'offset' in frame ? frame.offset : undefined;
     if (at !== undefined) reported = at;
-    return transport.send(json, frame.type, at);
+    transport.send(json, frame.type, at);
   };
 
+  /** Sends a live batch; false when the client is too far behind to take it (it must be closed). */
   const deliver = (batch: FeedBatch): boolean => {
     if (batch.upTo <= offset) return true;
+    if (transport.full()) return false;
     const whole = batch.after >= offset;
     let deltas = batch.deltas;
     if (match || !whole) deltas = deltas.filter((delta) => delta.offset > offset && (!match || match(delta)));
     offset = batch.upTo;
     if (deltas.length === 0) return true;
-    const frame: ServerFrame = { type: 'deltas', upTo: batch.upTo, deltas };
-    return send(frame, !match && whole ? batch.frame() : undefined);
+    send({ type: 'deltas', upTo: batch.upTo, deltas }, !match && whole ? batch.frame() : undefined);
+    return true;
   };
 
   const unlisten = feed.listen((batch) => {

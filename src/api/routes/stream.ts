@@ -65,8 +65,8 @@ export function streamRoutes(deps: ApiDeps): Hono {
           send(json, type, offset) {
             event(type, json, offset);
             if (offset !== undefined) queued = offset;
-            return pendingBytes <= config.maxBufferedBytes;
           },
+          full: () => pendingBytes > config.maxBufferedBytes,
           writable: () => (pendingBytes <= lowWater || stream.aborted ? Promise.resolve() : new Promise((resolve) => waiters.push(resolve))),
           slow: () => {
             logger.info({ from: queued }, 'closed slow SSE consumer');
