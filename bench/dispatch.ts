@@ -224,7 +224,7 @@ export default async function dispatchBench(context: BenchContext): Promise<Benc
   try {
     context.log(`(a) 100 clients, 500 events/s for ${SECONDS}s`);
     let start = await head(pool);
-    let clients = await connectMany(`${wsUrl}?from=${start}`, 100, start, 500 * SECONDS + 1);
+    let clients = await connectMany(`${wsUrl}?from=${start}`, Number(process.env.BENCH_DISPATCH_CLIENTS ?? 100), start, 500 * SECONDS + 1);
     let scheduledAt = await openLoopAppends(pool, 500, start);
     let last = await head(pool);
     await until(() => clients.every((c) => c.reached >= last), 10_000);

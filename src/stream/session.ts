@@ -126,7 +126,8 @@ export function createSession(options: SessionOptions): Session {
       const taken = await options.snapshot(db, { jobId: start.filter.job, pipeline: start.filter.pipeline });
       if (superseded()) return;
       send({ type: 'snapshot', offset: taken.offset, model: taken.model });
-      offset = Math.max(offset, taken.offset);
+      // The client replaces its model with the snapshot, so it continues from there.
+      offset = taken.offset;
     }
     for (;;) {
       // Synchronous from here to the first await: no feed batch can slip in
