@@ -33,9 +33,8 @@ export interface FeedOptions {
 }
 
 /** Maps ledger events to deltas, as a batch. Pure: replay and live go through the same function. */
-export function toBatch(events: readonly LedgerEvent[], after: number): FeedBatch {
+export function toBatch(events: readonly LedgerEvent[], after: number, upTo = events.at(-1)?.position ?? after): FeedBatch {
   const deltas = events.flatMap(eventToDeltas);
-  const upTo = events.length > 0 ? events[events.length - 1]!.position : after;
   let frame: string | undefined;
   return { after, upTo, deltas, frame: () => (frame ??= JSON.stringify({ type: 'deltas', upTo, deltas })) };
 }
@@ -85,7 +84,11 @@ export async function startFeed(options: FeedOptions): Promise<Feed> {
   };
 }
 
-/** Reads history after `after`, up to `until`, as one batch of at most `limit` events. */
-export async function readBatch(db: Queryable, after: number, until: number, limit: number): Promise<FeedBatch> {
-  return toBatch(await read(db, { after, until, limit }), after);
+/**
+ * Reads every event in (after, until] as one batch reaching `until`. Positions
+ * are unique whole numbers, so the range holds at most `until - after` events
+ * and ranges can be read in parallel.
+ */
+export async function readRange(db: Queryable, after: number, until: number): Promise<FeedBatch> {
+  return toBatch(await read(db, { after, until, limit: until - after }), after, until);
 }

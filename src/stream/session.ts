@@ -1,5 +1,5 @@
 import type { Queryable } from '../ledger/types.js';
-import { readBatch, type Feed, type FeedBatch } from './feed.js';
+import { readRange, type Feed, type FeedBatch } from './feed.js';
 import { compileFilter, type StreamFilter } from './filter.js';
 import type { SnapshotFn } from './projections.js';
 import { futureOffset, type ServerFrame } from './protocol.js';
@@ -29,6 +29,8 @@ export interface SessionOptions {
   readonly snapshot?: SnapshotFn;
   /** Events read per history page. (Default: 2000) */
   readonly pageSize?: number;
+  /** History pages read at once. (Default: 3) */
+  readonly readAhead?: number;
   /** Live deltas held while replaying, before the session rereads history instead. (Default: 20000) */
   readonly maxPending?: number;
   readonly onError: (error: Error) => void;
@@ -63,7 +65,7 @@ const FRAME_DELTAS = 1000;
  * offset replay already covered, so there is no gap and no repeat.
  */
 export function createSession(options: SessionOptions): Session {
-  const { feed, db, transport, replayLimit, pageSize = 2000, maxPending = 20_000 } = options;
+  const { feed, db, transport, replayLimit, pageSize = 2000, readAhead = 3, maxPending = 20_000 } = options;
   let state: 'idle' | 'replay' | 'live' | 'stopped' = 'idle';
   let generation = 0;
   let offset = 0;
@@ -136,13 +138,24 @@ export function createSession(options: SessionOptions): Session {
       pending = [];
       pendingDeltas = 0;
       overflowed = false;
-      let next = offset < target ? readBatch(db, offset, target, pageSize) : undefined;
-      while (next) {
-        const batch = await next;
+      // Pages are position ranges, so several can be read at once while
+      // earlier ones are sent.
+      const pages: Promise<FeedBatch>[] = [];
+      let nextFrom = offset;
+      const refill = () => {
+        while (pages.length < readAhead && nextFrom < target) {
+          const until = Math.min(nextFrom + pageSize, target);
+          const page = readRange(db, nextFrom, until);
+          page.catch(() => {}); // awaited below; a superseded session may never await it
+          pages.push(page);
+          nextFrom = until;
+        }
+      };
+      refill();
+      while (pages.length > 0) {
+        const batch = await pages.shift()!;
         if (superseded()) return;
-        if (batch.upTo <= offset) break;
-        // Read the next page while this one is sent.
-        next = batch.upTo < target ? readBatch(db, batch.upTo, target, pageSize) : undefined;
+        refill();
         const deltas = match ? batch.deltas.filter(match) : batch.deltas;
         for (const [chunk, upTo] of frames(deltas, batch.upTo)) send({ type: 'deltas', upTo, deltas: chunk });
         offset = batch.upTo;
