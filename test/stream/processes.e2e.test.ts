@@ -43,6 +43,10 @@ describe('runledger serve processes', () => {
     assert.equal(require.cache[fallback], undefined);
   });
 
+  it('refuses to bind to a non-loopback address without a token', async () => {
+    await assert.rejects(spawnServe(db.url, { HOST: '0.0.0.0' }), /refusing to bind to 0\.0\.0\.0 without a token/);
+  });
+
   it('a client of B receives events appended while connected to A', async () => {
     const from = await head(db);
     const onA = record(`ws://127.0.0.1:${a.wsPort}/ws?from=${from}`);
