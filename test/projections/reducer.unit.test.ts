@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import type { LedgerEvent } from '../../src/ledger/types.js';
 import type { Delta } from '../../src/projections/delta.js';
 import { eventToDeltas } from '../../src/projections/deltas.js';
-import { DURATION_BUCKETS_MS, RECENT_ALERTS, durationBucket, durationPercentile, emptyModel } from '../../src/projections/model.js';
+import { DURATION_BUCKETS_MS, RECENT_ALERTS, durationBucket, durationPercentile, emptyModel, summarize } from '../../src/projections/model.js';
 import { applyDeltas, matchesSlice } from '../../src/projections/reducer.js';
 
 let position = 0;
@@ -86,6 +86,9 @@ describe('reducer and deltas', () => {
     assert.ok(p50 >= 100 && p50 <= 250, `p50 ${p50} is in the bucket of the 5th value`);
     assert.ok(p95 > 5000 && p95 <= 9000, `p95 ${p95}`);
     assert.equal(durationPercentile(undefined, 50), null);
+    const summary = summarize(model);
+    assert.deepEqual(summary.durations, [{ pipeline: 'p', step: 'a', count: 10, p50, p95, maxMs: 9000 }]);
+    assert.equal(Object.values(summary.stepsPerMinute).reduce((a, b) => a + b, 0), 3);
     // 10 completions 20 minutes apart: a 60-minute window holds the last 3.
     assert.deepEqual(Object.keys(model.stats['steps-per-minute/p']!).sort(), ['2026-01-01T12:20', '2026-01-01T12:40', '2026-01-01T13:00']);
   });
