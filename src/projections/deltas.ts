@@ -71,10 +71,11 @@ interface StepIds extends JobIds {
 }
 
 function stepIds(data: Data): StepIds | undefined {
-  const job = jobIds(data);
+  const jobId = nonEmpty(data.jobId);
+  const pipeline = nonEmpty(data.pipeline);
   const step = nonEmpty(data.step);
-  if (job === undefined || step === undefined) return undefined;
-  return { ...job, step, key: stepKey(job.jobId, step), attempt: num(data.attempt) };
+  if (jobId === undefined || pipeline === undefined || step === undefined) return undefined;
+  return { jobId, pipeline, tags: { jobId, pipeline }, step, key: stepKey(jobId, step), attempt: num(data.attempt) };
 }
 
 let lastWindow = { minute: '', dropBelow: '' };

@@ -77,14 +77,15 @@ export function applyDelta(model: Model, delta: Delta, touched?: Touched): void 
   if (existing === undefined && delta.patch.existing) return;
   const row = existing ?? CREATE[delta.entity](delta.id);
   // Only what the derived counts depend on.
-  const before = { status: row.status, pipeline: row.pipeline, queue: row.queue } as Before;
+  const derived = delta.entity === 'job' || delta.entity === 'step';
+  const before = existing !== undefined && derived ? ({ status: row.status, pipeline: row.pipeline, queue: row.queue } as Before) : undefined;
   patchRow(row, delta.patch);
   if (HAS_UPDATED_OFFSET.has(delta.entity)) row.updatedOffset = delta.offset;
   table[delta.id] = row;
   touched?.[delta.entity].add(delta.id);
 
-  if (delta.entity === 'job') afterJob(model, existing === undefined ? undefined : before, row as unknown as JobRow, delta.offset, touched);
-  else if (delta.entity === 'step') afterStep(model, existing === undefined ? undefined : before, row as unknown as StepRow, touched);
+  if (delta.entity === 'job') afterJob(model, before, row as unknown as JobRow, delta.offset, touched);
+  else if (delta.entity === 'step') afterStep(model, before, row as unknown as StepRow, touched);
   else if (delta.entity === 'alert' && existing === undefined) evictAlerts(model, touched);
 }
 
@@ -108,9 +109,9 @@ function patchRow(row: Row, patch: Patch): void {
 }
 
 function addToSet(set: string[] | undefined, value: string): string[] {
-  const values = set ?? [];
-  if (values.includes(value)) return values;
-  return [...values, value].sort();
+  if (set === undefined || set.length === 0) return [value];
+  if (set.includes(value)) return set;
+  return [...set, value].sort();
 }
 
 /** What the derived counts depend on, as it was before a patch. */
