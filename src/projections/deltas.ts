@@ -34,9 +34,12 @@ const num = (value: unknown): number | null => (typeof value === 'number' && Num
 const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
 const nonEmpty = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
 
+const CANONICAL_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
 /** A time as the tables give it back: ISO-8601 UTC with milliseconds; null when unparseable. */
 function iso(value: unknown): string | null {
   if (typeof value !== 'string') return null;
+  if (CANONICAL_TIME.test(value)) return value;
   const ms = Date.parse(value);
   return Number.isFinite(ms) ? new Date(ms).toISOString() : null;
 }
@@ -68,16 +71,22 @@ interface StepIds extends JobIds {
 }
 
 function stepIds(data: Data): StepIds | undefined {
-  const job = jobIds(data);
+  const jobId = nonEmpty(data.jobId);
+  const pipeline = nonEmpty(data.pipeline);
   const step = nonEmpty(data.step);
-  if (job === undefined || step === undefined) return undefined;
-  return { ...job, step, key: stepKey(job.jobId, step), attempt: num(data.attempt) };
+  if (jobId === undefined || pipeline === undefined || step === undefined) return undefined;
+  return { jobId, pipeline, tags: { jobId, pipeline }, step, key: stepKey(jobId, step), attempt: num(data.attempt) };
 }
+
+let lastWindow = { minute: '', dropBelow: '' };
 
 function minuteWindow(at: string): { minute: string; dropBelow: string } {
   const minute = at.slice(0, 16);
-  const oldest = new Date(Date.parse(at) - (THROUGHPUT_WINDOW_MINUTES - 1) * 60_000).toISOString().slice(0, 16);
-  return { minute, dropBelow: oldest };
+  // Consecutive events mostly share their minute; the window is a function of it alone.
+  if (minute === lastWindow.minute) return lastWindow;
+  const oldest = new Date(Date.parse(`${minute}:00.000Z`) - (THROUGHPUT_WINDOW_MINUTES - 1) * 60_000).toISOString().slice(0, 16);
+  lastWindow = { minute, dropBelow: oldest };
+  return lastWindow;
 }
 
 type Handler = (data: Data, at: string, emit: Emit, offset: number) => void;

@@ -246,3 +246,50 @@ export function jobCountsFromJobs(jobs: Record<string, JobRow>): Record<string, 
   }
   return stats;
 }
+
+export interface DurationSummary {
+  readonly pipeline: string;
+  readonly step: string;
+  readonly count: number;
+  readonly p50: number | null;
+  readonly p95: number | null;
+  readonly maxMs: number | null;
+}
+
+export interface Summary {
+  /** Jobs by status over every pipeline. */
+  readonly jobsByStatus: Record<string, number>;
+  /** Waiting steps by queue over every pipeline. */
+  readonly queueDepth: Record<string, number>;
+  readonly durations: DurationSummary[];
+  /** Completions by minute (`YYYY-MM-DDTHH:MM`) over every pipeline. */
+  readonly stepsPerMinute: Record<string, number>;
+  readonly jobsPerMinute: Record<string, number>;
+}
+
+/** The dashboard's headline numbers, derived from a model (whole or sliced) by pure arithmetic. */
+export function summarize(model: Model): Summary {
+  const jobsByStatus: Record<string, number> = {};
+  const stepsPerMinute: Record<string, number> = {};
+  const jobsPerMinute: Record<string, number> = {};
+  const durations: DurationSummary[] = [];
+  const add = (target: Record<string, number>, row: StatsRow) => {
+    for (const key in row) target[key] = (target[key] ?? 0) + row[key]!;
+  };
+  for (const [id, row] of Object.entries(model.stats)) {
+    const [kind, pipeline = '', ...step] = id.split('/');
+    if (kind === 'jobs') add(jobsByStatus, row);
+    else if (kind === 'steps-per-minute') add(stepsPerMinute, row);
+    else if (kind === 'jobs-per-minute') add(jobsPerMinute, row);
+    else if (kind === 'durations') {
+      durations.push({
+        pipeline, step: step.join('/'), count: row.count ?? 0, p50: durationPercentile(row, 50),
+        p95: durationPercentile(row, 95), maxMs: row.maxMs ?? null,
+      });
+    }
+  }
+  durations.sort((a, b) => (a.pipeline + a.step < b.pipeline + b.step ? -1 : 1));
+  const queueDepth: Record<string, number> = {};
+  for (const row of Object.values(model.queues)) queueDepth[row.queue] = (queueDepth[row.queue] ?? 0) + row.depth;
+  return { jobsByStatus, queueDepth, durations, stepsPerMinute, jobsPerMinute };
+}

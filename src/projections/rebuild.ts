@@ -1,5 +1,4 @@
-import type pg from 'pg';
-import { read } from '../ledger/read.js';
+import pg from 'pg';
 import type { LedgerEvent, Queryable } from '../ledger/types.js';
 import type { Logger } from '../ops/logger.js';
 import { saveTouched } from './apply-batch.js';
@@ -12,6 +11,8 @@ import { PROJECTION_VERSION } from './version.js';
 const REBUILD_LOCK = 7_316_203;
 /** Catch-up rounds before the swap stop when a round read fewer events than this. */
 const CATCH_UP_SMALL = 2000;
+/** Connections writing the fresh tables at once. */
+const WRITERS = 3;
 
 export interface RebuildOptions {
   /** Build the read model as of this offset into the schema `projection_at_<to>` and leave the live one alone. */
@@ -54,7 +55,7 @@ export async function replay(
   const pageSize = options.pageSize ?? 20_000;
   let position = after;
   let events = 0;
-  const fetch = (from: number) => read(db, { after: from, until: options.until, limit: pageSize });
+  const fetch = (from: number) => readPage(db, from, options.until, pageSize);
   let page: LedgerEvent[] = await fetch(position);
   while (page.length > 0) {
     const last = page[page.length - 1]!.position;
@@ -68,6 +69,56 @@ export async function replay(
   }
   return { position, events };
 }
+
+/**
+ * Reads events for replay: the columns `eventToDeltas` looks at, parsed by
+ * the same pg parsers as the ledger's `read` (so times come out identical),
+ * with the parse of `recorded_at` remembered, as a whole append batch shares one.
+ */
+async function readPage(db: Queryable, after: number, until: number | undefined, limit: number): Promise<LedgerEvent[]> {
+  const { rows } = await db.query<{
+    position: number; stream_type: string; stream_id: string; stream_version: number; type: string;
+    data: Record<string, unknown>; recorded_at: Date;
+  }>({
+    text: `select position, stream_type, stream_id, stream_version, type, data, recorded_at
+             from ledger.events where position > $1 and ($2::bigint is null or position <= $2)
+            order by position limit $3`,
+    values: [after, until ?? null, limit],
+    types: REPLAY_TYPES,
+  });
+  return rows.map((row) => ({
+    position: row.position,
+    streamType: row.stream_type,
+    streamId: row.stream_id,
+    streamVersion: row.stream_version,
+    type: row.type,
+    data: row.data,
+    metadata: NO_METADATA,
+    recordedAt: row.recorded_at as unknown as string,
+  }));
+}
+
+const NO_METADATA = Object.freeze({});
+const INT8 = 20;
+const TIMESTAMPTZ = 1184;
+const parseTimestamptz = pg.types.getTypeParser(TIMESTAMPTZ, 'text') as (value: string) => Date;
+let lastTimeText = '';
+let lastTimeIso = '';
+const REPLAY_TYPES = {
+  getTypeParser(oid: number, format?: 'text' | 'binary'): unknown {
+    if (oid === INT8) return Number;
+    if (oid === TIMESTAMPTZ) {
+      return (value: string) => {
+        if (value !== lastTimeText) {
+          lastTimeIso = parseTimestamptz(value).toISOString();
+          lastTimeText = value;
+        }
+        return lastTimeIso;
+      };
+    }
+    return pg.types.getTypeParser(oid, format ?? 'text');
+  },
+} as pg.CustomTypesConfig;
 
 /** The read model as of offset `to` (or the head), computed in memory from the ledger alone. */
 export async function modelAt(db: Queryable, to?: number): Promise<{ offset: number; model: Model }> {
@@ -106,11 +157,11 @@ export async function rebuild(pool: pg.Pool, options: RebuildOptions = {}): Prom
     let events = first.events;
     logger?.info({ events, position, ms: Math.round(performance.now() - started) }, 'rebuild: ledger replayed');
 
-    await client.query('begin');
+    // Nobody looks at the build schema until it is renamed, so it is written
+    // in many transactions at once; only the swap below must be atomic.
     await client.query('select runledger.create_projection_tables($1)', [build]);
-    await writeModel(client, build, model);
+    await writeModel(pool, build, model, WRITERS);
     await writeCheckpoint(client, build, position, PROJECTION_VERSION);
-    await client.query('commit');
     await options.afterBuild?.();
 
     if (to !== undefined) {

@@ -76,14 +76,16 @@ export function applyDelta(model: Model, delta: Delta, touched?: Touched): void 
   const existing = table[delta.id];
   if (existing === undefined && delta.patch.existing) return;
   const row = existing ?? CREATE[delta.entity](delta.id);
-  const before = delta.entity === 'job' || delta.entity === 'step' ? { ...row } : undefined;
+  // Only what the derived counts depend on.
+  const derived = delta.entity === 'job' || delta.entity === 'step';
+  const before = existing !== undefined && derived ? ({ status: row.status, pipeline: row.pipeline, queue: row.queue } as Before) : undefined;
   patchRow(row, delta.patch);
   if (HAS_UPDATED_OFFSET.has(delta.entity)) row.updatedOffset = delta.offset;
   table[delta.id] = row;
   touched?.[delta.entity].add(delta.id);
 
-  if (delta.entity === 'job') afterJob(model, before as unknown as JobRow | undefined, existing !== undefined, row as unknown as JobRow, delta.offset, touched);
-  else if (delta.entity === 'step') afterStep(model, existing === undefined ? undefined : (before as unknown as StepRow), row as unknown as StepRow, touched);
+  if (delta.entity === 'job') afterJob(model, before, row as unknown as JobRow, delta.offset, touched);
+  else if (delta.entity === 'step') afterStep(model, before, row as unknown as StepRow, touched);
   else if (delta.entity === 'alert' && existing === undefined) evictAlerts(model, touched);
 }
 
@@ -107,16 +109,23 @@ function patchRow(row: Row, patch: Patch): void {
 }
 
 function addToSet(set: string[] | undefined, value: string): string[] {
-  const values = set ?? [];
-  if (values.includes(value)) return values;
-  return [...values, value].sort();
+  if (set === undefined || set.length === 0) return [value];
+  if (set.includes(value)) return set;
+  return [...set, value].sort();
 }
 
-function afterJob(model: Model, before: JobRow | undefined, existed: boolean, job: JobRow, offset: number, touched?: Touched): void {
-  const oldKey = existed && before ? `jobs/${before.pipeline ?? '?'}` : undefined;
+/** What the derived counts depend on, as it was before a patch. */
+interface Before {
+  readonly status: string;
+  readonly pipeline: string | null;
+  readonly queue: string | null;
+}
+
+function afterJob(model: Model, before: Before | undefined, job: JobRow, offset: number, touched?: Touched): void {
+  const oldKey = before ? `jobs/${before.pipeline ?? '?'}` : undefined;
   const newKey = `jobs/${job.pipeline ?? '?'}`;
-  if (!existed || oldKey !== newKey || before!.status !== job.status) {
-    if (existed && before) bumpCount(model, oldKey!, before.status, -1, touched);
+  if (!before || oldKey !== newKey || before.status !== job.status) {
+    if (before) bumpCount(model, oldKey!, before.status, -1, touched);
     bumpCount(model, newKey, job.status, 1, touched);
   }
   job.progress = job.totalSteps > 0 ? Math.min(100, Math.floor((100 * job.completedSteps) / job.totalSteps)) : 0;
@@ -140,7 +149,7 @@ function bumpCount(model: Model, id: string, status: string, by: number, touched
   touched?.stats.add(id);
 }
 
-function afterStep(model: Model, before: StepRow | undefined, step: StepRow, touched?: Touched): void {
+function afterStep(model: Model, before: Before | undefined, step: StepRow, touched?: Touched): void {
   const wasWaiting = before !== undefined && WAITING_STATUSES.includes(before.status);
   const isWaiting = WAITING_STATUSES.includes(step.status);
   const oldKey = wasWaiting ? queueKey(before.queue ?? 'unknown', before.pipeline ?? '?') : undefined;
