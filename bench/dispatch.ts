@@ -86,16 +86,19 @@ interface Receiver {
   readonly arrivals: Float64Array;
   caughtUp: boolean;
   reached: number;
+  /** Bytes of deltas frames received. */
+  bytes: number;
 }
 
 function receiver(url: string, start: number, capacity: number): Promise<Receiver> {
   const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 1 << 30 });
-  const self: Receiver = { ws, arrivals: new Float64Array(capacity), caughtUp: false, reached: start };
+  const self: Receiver = { ws, arrivals: new Float64Array(capacity), caughtUp: false, reached: start, bytes: 0 };
   ws.on('message', (data: Buffer) => {
     const now = performance.now();
     // Frames are built with `type` then `upTo`/`offset` first: no need to parse every delta.
     const text = data.toString('latin1', 0, 64);
     if (text.startsWith('{"type":"deltas"')) {
+      self.bytes += data.length;
       const upTo = Number(/"upTo":(\d+)/.exec(text)![1]);
       for (let offset = self.reached + 1; offset <= upTo; offset += 1) {
         if (offset - start < capacity) self.arrivals[offset - start] = now;
@@ -264,8 +267,9 @@ export default async function dispatchBench(context: BenchContext): Promise<Benc
     context.log(`(c) replaying ${total} events`);
     const replayStarted = performance.now();
     const [replayer] = await connectMany(`${wsUrl}?from=0`, 1, 0, 1);
-    await until(() => replayer!.reached >= total, 600_000);
+    if (!(await until(() => replayer!.reached >= total, 600_000))) throw new Error(`replay stopped at ${replayer!.reached} of ${total}`);
     const replaySeconds = (performance.now() - replayStarted) / 1000;
+    context.log(`(c) received ${Math.round(replayer!.bytes / 1e6)} MB of deltas frames in ${replaySeconds.toFixed(1)} s`);
     await closeAll([replayer!]);
 
     const json = {
@@ -282,6 +286,7 @@ export default async function dispatchBench(context: BenchContext): Promise<Benc
       fanout_delivered_ratio: round(fanoutRatio, 5),
       replay_events: total,
       replay_eps: Math.round(total / replaySeconds),
+      replay_mb: Math.round(replayer!.bytes / 1e6),
       rss_mb_per_1k_clients: round((rssIdleAfter - rssIdleBefore) / 1e6, 1),
     };
     return {
