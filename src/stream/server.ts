@@ -113,7 +113,6 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
       snapshot: options.snapshot,
       pageSize: options.pageSize,
       maxPending: options.maxPending,
-      onError: (error) => logger.error({ err: error }, 'stream session failed'),
       transport: {
         send(json, _type, offset) {
           if (client.closed) return;

@@ -1,9 +1,8 @@
 import type { Queryable } from '../ledger/types.js';
 import { readRange, type Feed, type FeedBatch } from './feed.js';
 import { compileFilter, type StreamFilter } from './filter.js';
-import type { SnapshotFn } from './projections.js';
+import type { Delta, SnapshotFn } from './projections.js';
 import { futureOffset, type ServerFrame } from './protocol.js';
-import type { Delta } from './projections.js';
 
 /** How a session reaches its client: a WebSocket or an SSE response. */
 export interface Transport {
@@ -33,7 +32,6 @@ export interface SessionOptions {
   readonly readAhead?: number;
   /** Live deltas held while replaying, before the session rereads history instead. (Default: 20000) */
   readonly maxPending?: number;
-  readonly onError: (error: Error) => void;
 }
 
 export interface SessionStart {

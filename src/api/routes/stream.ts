@@ -60,7 +60,6 @@ export function streamRoutes(deps: ApiDeps): Hono {
         db: deps.db,
         replayLimit: config.replayLimit,
         snapshot: deps.snapshot,
-        onError: (error) => logger.error({ err: error }, 'SSE session failed'),
         transport: {
           send(json, type, offset) {
             event(type, json, offset);
