@@ -1,6 +1,7 @@
 import type { Queryable } from '../ledger/types.js';
 import type { Config } from '../ops/config.js';
 import type { Logger } from '../ops/logger.js';
+import type { AddressLimit } from '../stream/address-limit.js';
 import type { Feed } from '../stream/feed.js';
 import type { SnapshotFn } from '../stream/projections.js';
 
@@ -15,6 +16,8 @@ export interface ApiDeps {
   readonly snapshot?: SnapshotFn;
   /** Aborted on shutdown: open SSE streams end with a `shutting_down` error carrying their resume offset. */
   readonly shutdown?: AbortSignal;
+  /** Open streams per client address, shared with the WebSocket server. (Default: none, SSE streams are not capped) */
+  readonly addressLimit?: AddressLimit;
   /** Interval of SSE heartbeat comments, ms. (Default: 15000) */
   readonly heartbeatMs?: number;
 }

@@ -5,6 +5,7 @@ import { createApp } from '../api/app.js';
 import { Doorbell } from '../ledger/doorbell.js';
 import type { Queryable } from '../ledger/types.js';
 import { untilSignal } from '../ops/signals.js';
+import { createAddressLimit } from '../stream/address-limit.js';
 import { startFeed } from '../stream/feed.js';
 import { loadUws } from '../stream/native.js';
 import { snapshot } from '../stream/projections.js';
@@ -42,9 +43,10 @@ export async function startServers(db: Queryable, databaseUrl: string, { config,
     onError: (error) => logger.error({ err: error }, 'ledger follower failed; retrying on the next notification'),
   });
   const serverId = `${os.hostname()}:${process.pid}`;
-  const stream = await startStreamServer({ config, db, feed, logger, serverId, snapshot });
+  const addressLimit = createAddressLimit(config.maxConnectionsPerIp);
+  const stream = await startStreamServer({ config, db, feed, logger, serverId, snapshot, addressLimit });
   const shutdown = new AbortController();
-  const app = createApp({ config, db, feed, logger, serverId, snapshot, shutdown: shutdown.signal });
+  const app = createApp({ config, db, feed, logger, serverId, snapshot, addressLimit, shutdown: shutdown.signal });
   const http = await new Promise<ServerType>((resolve, reject) => {
     const server = serve({ fetch: app.fetch, port: config.httpPort, hostname: config.host }, () => resolve(server));
     server.once('error', reject);

@@ -4,6 +4,7 @@ import type { Config } from '../ops/config.js';
 import { AppError } from '../ops/errors.js';
 import type { Logger } from '../ops/logger.js';
 import type { Feed } from './feed.js';
+import { createAddressLimit, type AddressLimit } from './address-limit.js';
 import { filterFromQuery, type StreamFilter } from './filter.js';
 import { loadUws } from './native.js';
 import type { SnapshotFn } from './projections.js';
@@ -31,6 +32,8 @@ export interface StreamServerOptions {
   readonly pageSize?: number;
   /** Live deltas held per subscriber during replay before it rereads instead. (Default: 20000) */
   readonly maxPending?: number;
+  /** Shared with the SSE route so both count against one cap. (Default: a new one of config.maxConnectionsPerIp) */
+  readonly addressLimit?: AddressLimit;
   /** How often filtered subscribers are told how far they are, ms. (Default: 1000) */
   readonly positionIntervalMs?: number;
 }
@@ -64,7 +67,7 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
   const { config, feed, logger } = options;
   const maxBuffered = config.maxBufferedBytes;
   const lowWater = Math.max(1, Math.floor(maxBuffered / 4));
-  const perAddress = new Map<string, number>();
+  const limit = options.addressLimit ?? createAddressLimit(config.maxConnectionsPerIp);
   const sockets = new Set<WebSocket<Client>>();
   let closing = false;
 
@@ -159,8 +162,6 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
       if (closing) refusal = { code: CloseCode.shuttingDown, reason: 'shutting_down' };
       else if (config.token !== undefined && !tokenMatches(config.token, query.get('token') ?? bearer(req.getHeader('authorization')))) {
         refusal = { code: CloseCode.unauthorized, reason: 'unauthorized' };
-      } else if ((perAddress.get(address) ?? 0) >= config.maxConnectionsPerIp) {
-        refusal = { code: CloseCode.tooManyConnections, reason: `too_many_connections max=${config.maxConnectionsPerIp}` };
       }
       const client: Client = { address, query, refuse: refusal, queued: 0, closed: false, waiters: [] };
       res.upgrade(
@@ -173,15 +174,18 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
     },
     open: (ws) => {
       const client = ws.getUserData();
+      // Refused after the upgrade rather than with an HTTP status: a
+      // browser's WebSocket only ever sees close codes.
       if (client.refuse) {
-        // Refused after the upgrade rather than with an HTTP status: a
-        // browser's WebSocket only ever sees close codes.
-        if (client.refuse.code === CloseCode.tooManyConnections) logger.warn({ address: client.address }, 'connection cap reached');
         end(ws, client.refuse.code, client.refuse.reason);
         return;
       }
+      if (!limit.acquire(client.address)) {
+        logger.warn({ address: client.address, max: limit.max }, 'connection cap reached');
+        end(ws, CloseCode.tooManyConnections, closeReason(`too_many_connections max=${limit.max}`));
+        return;
+      }
       sockets.add(ws);
-      perAddress.set(client.address, (perAddress.get(client.address) ?? 0) + 1);
       let from: number;
       let filter: StreamFilter;
       try {
@@ -238,11 +242,7 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
       client.session?.stop();
       for (const resolve of client.waiters) resolve();
       client.waiters = [];
-      if (sockets.delete(ws)) {
-        const count = (perAddress.get(client.address) ?? 1) - 1;
-        if (count > 0) perAddress.set(client.address, count);
-        else perAddress.delete(client.address);
-      }
+      if (sockets.delete(ws)) limit.release(client.address);
     },
   });
   app.any('/*', (res) => {

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp } from '../../src/api/app.js';
+import { createAddressLimit } from '../../src/stream/address-limit.js';
 import { createStreamClient } from '../../src/client/client.js';
 import { applyDeltas, emptyModel } from '../../src/client/reducer.js';
 import { readSse, type SseEvent } from '../../src/client/sse.js';
@@ -16,6 +17,7 @@ import { eventually } from '../helpers/ordering-harness.js';
 import { appendMany, range, startStack, type Stack } from '../helpers/stream.js';
 
 const TOKEN = 'sse-token';
+const CAP = 3;
 
 describe('SSE fallback: GET /api/stream', () => {
   let db: TestDatabase;
@@ -23,6 +25,7 @@ describe('SSE fallback: GET /api/stream', () => {
   let http: ServerType;
   let base: string;
   const shutdown = new AbortController();
+  const addressLimit = createAddressLimit(CAP);
 
   before(async () => {
     db = await createTestDatabase();
@@ -36,6 +39,7 @@ describe('SSE fallback: GET /api/stream', () => {
       snapshot,
       shutdown: shutdown.signal,
       heartbeatMs: 100,
+      addressLimit,
     });
     http = await new Promise<ServerType>((resolve) => {
       const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(server));
@@ -118,6 +122,21 @@ describe('SSE fallback: GET /api/stream', () => {
       assert.equal(problem.field, field);
       assert.equal(problem.status, status);
     }
+  });
+
+  it(`caps open streams per address at ${CAP} with a 429 problem`, async () => {
+    await eventually(() => addressLimit.count('127.0.0.1') === 0, 10_000, 'earlier streams to be released');
+    const open = Array.from({ length: CAP }, () => new AbortController());
+    const responses = await Promise.all(open.map((abort) => fetch(base, { headers: auth, signal: abort.signal })));
+    assert.deepEqual(responses.map((r) => r.status), Array(CAP).fill(200));
+    const refused = await fetch(base, { headers: auth });
+    assert.equal(refused.status, 429);
+    assert.equal(((await refused.json()) as { field: string }).field, 'address');
+    for (const abort of open) abort.abort();
+    await eventually(() => addressLimit.count('127.0.0.1') === 0, 10_000, 'the slots to be released');
+    const again = new AbortController();
+    assert.equal((await fetch(base, { headers: auth, signal: again.signal })).status, 200);
+    again.abort();
   });
 
   it('the typed client falls back to SSE when WebSockets fail, and keeps the model', async () => {

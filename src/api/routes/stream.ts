@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
+import { AppError } from '../../ops/errors.js';
 import { filterFromQuery } from '../../stream/filter.js';
 import { futureOffset, parseOffset, PROTOCOL_VERSION, type ServerFrame } from '../../stream/protocol.js';
 import { createSession } from '../../stream/session.js';
@@ -27,6 +28,12 @@ export function streamRoutes(deps: ApiDeps): Hono {
       if (from > head) throw futureOffset(field, from, head);
     }
     const snapshot = query.get('snapshot') === '1';
+    const address = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming?.socket?.remoteAddress ?? 'unknown';
+    if (deps.addressLimit && !deps.addressLimit.acquire(address)) {
+      throw new AppError(429, 'too_many_connections', `address: more than ${deps.addressLimit.max} open streams from ${address}`, {
+        field: 'address',
+      });
+    }
 
     return streamSSE(c, async (stream) => {
       let pendingBytes = 0;
@@ -91,6 +98,7 @@ export function streamRoutes(deps: ApiDeps): Hono {
         await done;
       } finally {
         clearInterval(heartbeat);
+        deps.addressLimit?.release(address);
         deps.shutdown?.removeEventListener('abort', onShutdown);
         session.stop();
       }
