@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
 import { AppError } from '../ops/errors.js';
 import type { ApiDeps } from './deps.js';
 import { tokenAuth } from './middleware/token-auth.js';
@@ -22,6 +23,8 @@ export function createApp(deps: ApiDeps): Hono {
       },
     }),
   );
+  // Dashboards on other origins may read the stream; the token, not cookies, protects it.
+  app.use('/api/stream', cors({ origin: '*', allowHeaders: ['authorization', 'last-event-id'], allowMethods: ['GET'] }));
   app.use('/api/*', tokenAuth({ token: deps.config.token }));
   app.route('/api/stream', streamRoutes(deps));
   return app;

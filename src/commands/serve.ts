@@ -77,6 +77,12 @@ export const serveCommand: Command = {
       const servers = await startServers(pool, database.url, context);
       const signal = await untilSignal();
       context.logger.info({ signal }, 'stopping: closing streams with their resume offsets');
+      // A database that went away can leave reconnect loops running; do not hang forever.
+      const deadline = setTimeout(() => {
+        context.logger.error('shutdown did not finish within 15 s; exiting');
+        process.exit(1);
+      }, 15_000);
+      deadline.unref();
       await servers.stop();
       return 0;
     }),
