@@ -2,11 +2,13 @@
 // `runledger serve` in a child process, so the load generator (appends and
 // WebSocket clients, here) does not share its event loop:
 //  - floor: INSERT + NOTIFY trigger -> LISTEN round trip, 500 events/s open loop;
-//  (a) append committed -> delivered to each of 100 clients at 500 events/s;
+//  (a) append committed -> delivered to each of 100 clients at 500 events/s
+//      (also reported: scheduled -> append committed, the part the stream does not control);
 //  (b) fan-out: 1,000 clients at 100 events/s, delivered ratio and p99;
 //  (c) replay: one client catching up from offset 0 over BENCH_REPLAY_EVENTS (default 1,000,000);
 //  (d) server RSS per 1,000 idle clients.
-// Latencies count from the scheduled send time (open loop), not the actual one.
+// Latencies count from the scheduled send time (open loop), not the actual one;
+// (a) and (b) measure after a 1 s warm-up at the same rate (JIT, connections).
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -88,11 +90,24 @@ interface Receiver {
   reached: number;
   /** Bytes of deltas frames received. */
   bytes: number;
+  /** Starts counting arrivals again from the offset reached now (after a warm-up). */
+  reset(): void;
 }
 
 function receiver(url: string, start: number, capacity: number): Promise<Receiver> {
-  const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 1 << 30 });
-  const self: Receiver = { ws, arrivals: new Float64Array(capacity), caughtUp: false, reached: start, bytes: 0 };
+  const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 1 << 30, skipUTF8Validation: true });
+  let base = start;
+  const self: Receiver = {
+    ws,
+    arrivals: new Float64Array(capacity),
+    caughtUp: false,
+    reached: start,
+    bytes: 0,
+    reset() {
+      base = self.reached;
+      self.arrivals.fill(0);
+    },
+  };
   ws.on('message', (data: Buffer) => {
     const now = performance.now();
     // Frames are built with `type` then `upTo`/`offset` first: no need to parse every delta.
@@ -101,7 +116,7 @@ function receiver(url: string, start: number, capacity: number): Promise<Receive
       self.bytes += data.length;
       const upTo = Number(/"upTo":(\d+)/.exec(text)![1]);
       for (let offset = self.reached + 1; offset <= upTo; offset += 1) {
-        if (offset - start < capacity) self.arrivals[offset - start] = now;
+        if (offset - base < capacity) self.arrivals[offset - base] = now;
       }
       self.reached = Math.max(self.reached, upTo);
     } else if (text.startsWith('{"type":"caught_up"')) {
@@ -132,23 +147,31 @@ async function until(check: () => boolean, ms: number): Promise<boolean> {
   return true;
 }
 
+/** Waits until `scheduled` (never sends early: a timer may fire a little late, which then counts). */
+async function waitUntil(scheduled: number): Promise<void> {
+  for (let wait = scheduled - performance.now(); wait > 0; wait = scheduled - performance.now()) await sleep(wait);
+}
+
 async function head(pool: pg.Pool): Promise<number> {
   return Number((await pool.query('select coalesce(max(position), 0) as h from ledger.events')).rows[0].h);
 }
 
-/** Appends `rate` events/s for SECONDS, open loop; returns the scheduled time of each offset after `start`. */
-async function openLoopAppends(pool: pg.Pool, rate: number, start: number): Promise<Float64Array> {
-  const total = rate * SECONDS;
+/**
+ * Appends `rate` events/s for `seconds`, open loop; returns the scheduled time
+ * of each offset after `start`, and records scheduled -> committed in `committed`.
+ */
+async function openLoopAppends(pool: pg.Pool, rate: number, start: number, committed: Latencies, seconds = SECONDS): Promise<Float64Array> {
+  const total = rate * seconds;
   const scheduledAt = new Float64Array(total + 1);
   const t0 = performance.now() + 50;
   const inflight: Promise<unknown>[] = [];
   for (let i = 0; i < total; i += 1) {
     const scheduled = t0 + (i * 1000) / rate;
-    const wait = scheduled - performance.now();
-    if (wait > 1) await sleep(wait);
+    await waitUntil(scheduled);
     inflight.push(
       append(pool, [progress(i)]).then(([result]) => {
-        scheduledAt[result!.position - start] = scheduled;
+        committed.record(performance.now() - scheduled);
+        if (result!.position - start < scheduledAt.length) scheduledAt[result!.position - start] = scheduled;
       }),
     );
   }
@@ -184,8 +207,7 @@ async function notifyRoundTrip(url: string, rate: number): Promise<Latencies> {
   const inflight: Promise<unknown>[] = [];
   for (let i = 0; i < total; i += 1) {
     const scheduled = t0 + (i * 1000) / rate;
-    const wait = scheduled - performance.now();
-    if (wait > 1) await sleep(wait);
+    await waitUntil(scheduled);
     inflight.push(
       writer.query('insert into floor_events (type, data) values ($1, $2) returning id', ['bench.rtt', { i }]).then((r) => {
         sent.set(String(r.rows[0].id), scheduled);
@@ -225,24 +247,31 @@ export default async function dispatchBench(context: BenchContext): Promise<Benc
   const server = await startServer(url);
   const wsUrl = `ws://127.0.0.1:${server.wsPort}/ws`;
   try {
-    context.log(`(a) 100 clients, 500 events/s for ${SECONDS}s`);
+    context.log(`(a) 100 clients, 500 events/s for ${SECONDS}s, after a 1 s warm-up at that rate`);
     let start = await head(pool);
     let clients = await connectMany(`${wsUrl}?from=${start}`, Number(process.env.BENCH_DISPATCH_CLIENTS ?? 100), start, 500 * SECONDS + 1);
-    let scheduledAt = await openLoopAppends(pool, 500, start);
+    await openLoopAppends(pool, 500, start, new Latencies(), 1);
+    for (const client of clients) client.reset();
+    start = await head(pool);
+    const appendCommitted = new Latencies();
+    let scheduledAt = await openLoopAppends(pool, 500, start, appendCommitted);
     let last = await head(pool);
     await until(() => clients.every((c) => c.reached >= last), 10_000);
     const dispatch = new Latencies();
     deliveries(clients, scheduledAt, dispatch);
     await closeAll(clients);
 
-    context.log(`(b) 1,000 clients, 100 events/s for ${SECONDS}s`);
+    context.log(`(b) 1,000 clients, 100 events/s for ${SECONDS}s, after a 1 s warm-up`);
     start = await head(pool);
     const rssIdleBefore = server.rssBytes();
     clients = await connectMany(`${wsUrl}?from=${start}`, 1000, start, 100 * SECONDS + 1);
     await sleep(500);
     // (d) is measured here: 1,000 connected clients with nothing to receive.
     const rssIdleAfter = server.rssBytes();
-    scheduledAt = await openLoopAppends(pool, 100, start);
+    await openLoopAppends(pool, 100, start, new Latencies(), 1);
+    for (const client of clients) client.reset();
+    start = await head(pool);
+    scheduledAt = await openLoopAppends(pool, 100, start, new Latencies());
     last = await head(pool);
     await until(() => clients.every((c) => c.reached >= last), 10_000);
     const fanout = new Latencies();
@@ -279,6 +308,8 @@ export default async function dispatchBench(context: BenchContext): Promise<Benc
       dispatch_p99_ms: dispatch.p(99),
       dispatch_ratio_p50: round(dispatch.p(50) / floor.p(50), 2),
       dispatch_samples: dispatch.count,
+      append_committed_p50_ms: appendCommitted.p(50),
+      append_committed_p99_ms: appendCommitted.p(99),
       fanout_clients: 1000,
       fanout_eps: 100,
       fanout_p50_ms: fanout.p(50),
@@ -296,6 +327,8 @@ export default async function dispatchBench(context: BenchContext): Promise<Benc
         ['(a) dispatch p50, 100 clients', json.dispatch_p50_ms, 'ms', '500 events/s; target <= 2'],
         ['(a) dispatch p99, 100 clients', json.dispatch_p99_ms, 'ms', 'target <= 10'],
         ['(a) dispatch p50 / floor p50', json.dispatch_ratio_p50, 'x', 'target <= 3'],
+        ['(a) of which: scheduled -> append committed p50', json.append_committed_p50_ms, 'ms'],
+        ['(a) of which: scheduled -> append committed p99', json.append_committed_p99_ms, 'ms'],
         ['(b) fan-out p50, 1,000 clients', json.fanout_p50_ms, 'ms', '100 events/s'],
         ['(b) fan-out p99, 1,000 clients', json.fanout_p99_ms, 'ms', 'target <= 50'],
         ['(b) fan-out delivered', json.fanout_delivered_ratio, 'ratio', 'target 1'],
