@@ -71,16 +71,14 @@ export async function replay(
 }
 
 /**
- * Reads events for replay: the columns `eventToDeltas` looks at, parsed by
- * the same pg parsers as the ledger's `read` (so times come out identical),
- * with the parse of `recorded_at` remembered, as a whole append batch shares one.
+ * Reads events for replay: only the columns `eventToDeltas` looks at (the
+ * stream columns are left empty), parsed by the same pg parsers as the
+ * ledger's `read` so times come out identical, with the parse of
+ * `recorded_at` remembered, as a whole append batch shares one.
  */
 async function readPage(db: Queryable, after: number, until: number | undefined, limit: number): Promise<LedgerEvent[]> {
-  const { rows } = await db.query<{
-    position: number; stream_type: string; stream_id: string; stream_version: number; type: string;
-    data: Record<string, unknown>; recorded_at: Date;
-  }>({
-    text: `select position, stream_type, stream_id, stream_version, type, data, recorded_at
+  const { rows } = await db.query<{ position: number; type: string; data: Record<string, unknown>; recorded_at: string }>({
+    text: `select position, type, data, recorded_at
              from ledger.events where position > $1 and ($2::bigint is null or position <= $2)
             order by position limit $3`,
     values: [after, until ?? null, limit],
@@ -88,13 +86,13 @@ async function readPage(db: Queryable, after: number, until: number | undefined,
   });
   return rows.map((row) => ({
     position: row.position,
-    streamType: row.stream_type,
-    streamId: row.stream_id,
-    streamVersion: row.stream_version,
+    streamType: '',
+    streamId: '',
+    streamVersion: 0,
     type: row.type,
     data: row.data,
     metadata: NO_METADATA,
-    recordedAt: row.recorded_at as unknown as string,
+    recordedAt: row.recorded_at,
   }));
 }
 
