@@ -142,9 +142,9 @@ export async function rebuild(pool: pg.Pool, options: RebuildOptions = {}): Prom
   try {
     await client.query('select pg_advisory_lock($1)', [REBUILD_LOCK]);
     if (options.onlyIfStale && (await readCheckpoint(client)).version === PROJECTION_VERSION) return undefined;
-    // Builds left behind by a rebuild that died; the lock says none is running.
+    // Builds (and swapped-out schemas) left behind by a rebuild that died; the lock says none is running.
     const { rows: leftovers } = await client.query<{ nspname: string }>(
-      `select nspname from pg_namespace where nspname like 'projection\\_build\\_%'`,
+      `select nspname from pg_namespace where nspname like 'projection\\_build\\_%' or nspname like 'projection\\_old\\_%'`,
     );
     for (const { nspname } of leftovers) await client.query(`drop schema "${nspname}" cascade`);
 

@@ -48,8 +48,12 @@ describe('rebuild', () => {
     const { rows: kinds } = await db.pool.query('select distinct type from ledger.events');
     assert.equal(kinds.length, 21, 'every event type of the catalogue occurs');
 
+    // What a rebuild that died would leave behind.
+    await db.pool.query('create schema projection_build_1_2; create schema projection_old_3_4');
     const result = await rebuild(db.pool, { logger, pageSize: 700 });
     assert.equal(result!.position, ledgerHead);
+    const { rows: schemas } = await db.pool.query(`select nspname from pg_namespace where nspname like 'projection%'`);
+    assert.deepEqual(schemas.map((row) => row.nspname), ['projection']);
     assert.deepStrictEqual(await dumpTables(db.pool), incremental);
     assert.deepStrictEqual((await modelAt(db.pool)).model, incrementalModel);
     assert.equal(await checkpointOf(db.pool), ledgerHead);
