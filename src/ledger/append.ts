@@ -24,11 +24,12 @@ export async function append(
 ): Promise<AppendResult[]> {
   const payload = validateEvents(events, options.maxEventBytes ?? 256 * 1024);
   try {
-    const { rows } = await db.query<{ out_position: string; out_stream_version: string }>(
-      'select out_position, out_stream_version from ledger.append($1::jsonb, $2::bigint)',
+    const { rows } = await db.query<{ first_position: string; stream_versions: string[] }>(
+      'select first_position, stream_versions from ledger.append($1::jsonb, $2::bigint)',
       [payload, options.expectedVersion ?? null],
     );
-    return rows.map((row) => ({ position: Number(row.out_position), streamVersion: Number(row.out_stream_version) }));
+    const first = Number(rows[0]!.first_position);
+    return rows[0]!.stream_versions.map((version, i) => ({ position: first + i, streamVersion: Number(version) }));
   } catch (error) {
     throw translateAppendError(error);
   }
