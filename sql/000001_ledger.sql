@@ -158,10 +158,12 @@ begin
         select n, st, si, row_number() over (partition by st, si order by n) as rank
           from unnest(v_stream_types, v_stream_ids) with ordinality as x(st, si, n)
       ) u
-      cross join lateral (
-        select coalesce(max(e.stream_version), 0) as cur
-          from ledger.events e where e.stream_type = u.st and e.stream_id = u.si
-      ) c;
+      join (
+        select d.st, d.si,
+               (select coalesce(max(e.stream_version), 0) from ledger.events e
+                 where e.stream_type = d.st and e.stream_id = d.si) as cur
+          from (select distinct st, si from unnest(v_stream_types, v_stream_ids) as y(st, si)) d
+      ) c on c.st = u.st and c.si = u.si;
   end if;
 
   v_prev_hashes := array_fill(null::bytea, array[v_count]);
