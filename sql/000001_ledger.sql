@@ -31,31 +31,30 @@ create table ledger.events (
 
 comment on table ledger.events is
   'The runledger ledger. Append-only: UPDATE, DELETE and TRUNCATE are refused. '
-  'hash = sha256(prev_hash || convert_to(ledger.canonical(...), ''UTF8'')); verify with `runledger verify`.';
+  'hash = ledger.event_hash(prev_hash, position, stream_version, recorded_at, ledger.content_digest(...)); '
+  'verify with `runledger verify`.';
 
--- The canonical encoding hashed into the chain: a JSON array of every field
--- in a fixed order, rendered by PostgreSQL, so any PostgreSQL holding a copy
--- of the table can recompute it.
-create function ledger.canonical(
-  p_position bigint, p_stream_type text, p_stream_id text, p_stream_version bigint,
-  p_type text, p_data jsonb, p_metadata jsonb, p_recorded_at timestamptz
-) returns text
+-- The hash chain, in two parts so the expensive one can be computed before
+-- the ordering lock is taken:
+--   content_digest = sha256(utf8(jsonb_build_array(stream_type, stream_id, type, metadata, data)::text))
+--   hash = sha256(prev_hash || int8(position) || int8(stream_version)
+--                 || utf8(recorded_at as YYYY-MM-DDTHH:MI:SS.USZ, UTC) || content_digest)
+-- Both use only PostgreSQL's own renderings, so any PostgreSQL holding a copy
+-- of the table recomputes them exactly.
+create function ledger.content_digest(
+  p_stream_type text, p_stream_id text, p_type text, p_metadata jsonb, p_data jsonb
+) returns bytea
 language sql immutable parallel safe as $$
-  select jsonb_build_array(
-    p_position, p_stream_type, p_stream_id, p_stream_version, p_type,
-    to_char(p_recorded_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-    p_metadata, p_data
-  )::text
+  select sha256(convert_to(jsonb_build_array(p_stream_type, p_stream_id, p_type, p_metadata, p_data)::text, 'UTF8'))
 $$;
 
 create function ledger.event_hash(
-  p_prev_hash bytea, p_position bigint, p_stream_type text, p_stream_id text, p_stream_version bigint,
-  p_type text, p_data jsonb, p_metadata jsonb, p_recorded_at timestamptz
+  p_prev_hash bytea, p_position bigint, p_stream_version bigint, p_recorded_at timestamptz, p_content_digest bytea
 ) returns bytea
 language sql immutable parallel safe as $$
-  select sha256(p_prev_hash || convert_to(ledger.canonical(
-    p_position, p_stream_type, p_stream_id, p_stream_version, p_type, p_data, p_metadata, p_recorded_at
-  ), 'UTF8'))
+  select sha256(p_prev_hash || int8send(p_position) || int8send(p_stream_version)
+                || convert_to(to_char(p_recorded_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 'UTF8')
+                || p_content_digest)
 $$;
 
 -- Append-only, enforced by the database itself.
@@ -102,8 +101,14 @@ declare
   v_types text[];
   v_datas jsonb[];
   v_metas jsonb[];
+  v_digests bytea[];
+  v_at_text bytea;
   v_one_stream boolean;
-  v_current bigint;
+  v_ranks bigint[];
+  v_stream_index int[];
+  v_distinct_types text[];
+  v_distinct_ids text[];
+  v_currents bigint[];
   v_prev_hashes bytea[];
   v_hashes bytea[];
   v_base bigint;
@@ -121,11 +126,31 @@ begin
 
   select array_agg(e->>'stream_type' order by n), array_agg(e->>'stream_id' order by n),
          array_agg(e->>'type' order by n), array_agg(e->'data' order by n),
-         array_agg(coalesce(e->'metadata', '{}'::jsonb) order by n)
-    into v_stream_types, v_stream_ids, v_types, v_datas, v_metas
+         array_agg(coalesce(e->'metadata', '{}'::jsonb) order by n),
+         array_agg(ledger.content_digest(e->>'stream_type', e->>'stream_id', e->>'type',
+                                         coalesce(e->'metadata', '{}'::jsonb), e->'data') order by n)
+    into v_stream_types, v_stream_ids, v_types, v_datas, v_metas, v_digests
     from jsonb_array_elements(p_events) with ordinality as t(e, n);
-  v_one_stream := v_count = 1
-    or (select count(distinct (s, d)) = 1 from unnest(v_stream_types, v_stream_ids) as u(s, d));
+  -- Each event's rank within its stream in this batch, and which distinct
+  -- stream it belongs to; only the streams' current versions need the lock.
+  if v_count = 1 then
+    v_ranks := '{1}';
+    v_stream_index := '{1}';
+    v_distinct_types := v_stream_types;
+    v_distinct_ids := v_stream_ids;
+  else
+    select array_agg(rank order by n), array_agg(stream_index order by n)
+      into v_ranks, v_stream_index
+      from (
+        select n, row_number() over (partition by st, si order by n) as rank,
+               dense_rank() over (order by st, si) as stream_index
+          from unnest(v_stream_types, v_stream_ids) with ordinality as x(st, si, n)
+      ) ranked;
+    select array_agg(st order by st, si), array_agg(si order by st, si)
+      into v_distinct_types, v_distinct_ids
+      from (select distinct st, si from unnest(v_stream_types, v_stream_ids) as y(st, si)) d;
+  end if;
+  v_one_stream := cardinality(v_distinct_types) = 1;
   if p_expected_version is not null and not v_one_stream then
     raise exception 'expected_version applies to one stream, but the batch spans several'
       using errcode = '22023';
@@ -141,40 +166,27 @@ begin
     v_prev := '\x0000000000000000000000000000000000000000000000000000000000000000';
   end if;
   v_at := clock_timestamp();
+  v_at_text := convert_to(to_char(v_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 'UTF8');
 
   -- Stream versions continue from each stream's current version.
-  if v_one_stream then
-    select coalesce(max(stream_version), 0) into v_current
-      from ledger.events where stream_type = v_stream_types[1] and stream_id = v_stream_ids[1];
-    if p_expected_version is not null and v_current <> p_expected_version then
-      raise exception 'version conflict on stream %/%: expected version %, current version %',
-        v_stream_types[1], v_stream_ids[1], p_expected_version, v_current
-        using errcode = 'RL409';
-    end if;
-    select array_agg(v_current + i) into stream_versions from generate_series(1, v_count) as i;
-  else
-    select array_agg(c.cur + u.rank order by u.n) into stream_versions
-      from (
-        select n, st, si, row_number() over (partition by st, si order by n) as rank
-          from unnest(v_stream_types, v_stream_ids) with ordinality as x(st, si, n)
-      ) u
-      join (
-        select d.st, d.si,
-               (select coalesce(max(e.stream_version), 0) from ledger.events e
-                 where e.stream_type = d.st and e.stream_id = d.si) as cur
-          from (select distinct st, si from unnest(v_stream_types, v_stream_ids) as y(st, si)) d
-      ) c on c.st = u.st and c.si = u.si;
+  select array_agg((select coalesce(max(e.stream_version), 0) from ledger.events e
+                     where e.stream_type = d.st and e.stream_id = d.si) order by d.k)
+    into v_currents
+    from unnest(v_distinct_types, v_distinct_ids) with ordinality as d(st, si, k);
+  if p_expected_version is not null and v_currents[1] <> p_expected_version then
+    raise exception 'version conflict on stream %/%: expected version %, current version %',
+      v_stream_types[1], v_stream_ids[1], p_expected_version, v_currents[1]
+      using errcode = 'RL409';
   end if;
+  stream_versions := array_fill(null::bigint, array[v_count]);
 
   v_prev_hashes := array_fill(null::bytea, array[v_count]);
   v_hashes := array_fill(null::bytea, array[v_count]);
   for i in 1 .. v_count loop
     v_prev_hashes[i] := v_prev;
+    stream_versions[i] := v_currents[v_stream_index[i]] + v_ranks[i];
     -- Must stay identical to ledger.event_hash(), which verify uses.
-    v_prev := sha256(v_prev || convert_to(jsonb_build_array(
-      v_base + i, v_stream_types[i], v_stream_ids[i], stream_versions[i], v_types[i],
-      to_char(v_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), v_metas[i], v_datas[i]
-    )::text, 'UTF8'));
+    v_prev := sha256(v_prev || int8send(v_base + i) || int8send(stream_versions[i]) || v_at_text || v_digests[i]);
     v_hashes[i] := v_prev;
   end loop;
 
@@ -200,7 +212,7 @@ begin
   execute format('grant connect on database %I to runledger_auditor', current_database());
   grant usage on schema ledger to runledger_auditor;
   grant select on ledger.events to runledger_auditor;
-  grant execute on function ledger.canonical, ledger.event_hash to runledger_auditor;
+  grant execute on function ledger.content_digest, ledger.event_hash to runledger_auditor;
 exception when insufficient_privilege then
   raise notice 'runledger_auditor role not created: %', sqlerrm;
 end

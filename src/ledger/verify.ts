@@ -9,7 +9,7 @@ const PAGE = 10_000;
 
 /**
  * Walks the whole chain in position order and recomputes every hash in the
- * database (the canonical encoding is PostgreSQL's own, see
+ * database with ledger.event_hash and ledger.content_digest (see
  * sql/000001_ledger.sql). Reports the first event that was altered, removed
  * or reordered.
  */
@@ -19,7 +19,8 @@ export async function verify(db: Queryable): Promise<VerifyResult> {
   for (;;) {
     const { rows } = await db.query<{ position: string; prev_hash: Buffer; hash: Buffer; computed: Buffer }>(
       `select position, prev_hash, hash,
-              ledger.event_hash(prev_hash, position, stream_type, stream_id, stream_version, type, data, metadata, recorded_at) as computed
+              ledger.event_hash(prev_hash, position, stream_version, recorded_at,
+                                ledger.content_digest(stream_type, stream_id, type, metadata, data)) as computed
          from ledger.events where position >= $1 order by position limit $2`,
       [expectedPosition, PAGE],
     );
