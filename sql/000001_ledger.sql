@@ -202,6 +202,7 @@ $$;
 
 -- Nobody but the owner writes the ledger directly.
 revoke update, delete, truncate on ledger.events from public;
+revoke execute on function ledger.append from public;
 
 -- Auditors read the ledger and nothing else.
 do $$
