@@ -1,5 +1,6 @@
 import type { Command } from './command.js';
 import { migrateCommand } from './migrate.js';
+import { rebuildCommand } from './rebuild.js';
 import { startCommand } from './start.js';
 import { tailCommand } from './tail.js';
 import { verifyCommand } from './verify.js';
@@ -9,4 +10,5 @@ export const commands: Record<string, Command> = {
   migrate: migrateCommand,
   verify: verifyCommand,
   tail: tailCommand,
+  rebuild: rebuildCommand,
 };

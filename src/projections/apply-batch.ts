@@ -1,0 +1,93 @@
+import type { LedgerEvent, Queryable } from '../ledger/types.js';
+import type { Delta, Entity } from './delta.js';
+import { eventToDeltas } from './deltas.js';
+import { emptyModel, type Model } from './model.js';
+import { applyDeltas, newTouched, type Touched } from './reducer.js';
+import { ENTITIES, MODEL_KEYS, deleteEntity, readCheckpoint, readEntity, writeCheckpoint, writeEntity } from './tables.js';
+
+/** The checkpoint is behind the batch: events between them were not applied. The caller re-reads from `checkpoint`. */
+export class CheckpointGap extends Error {
+  constructor(readonly checkpoint: number, readonly first: number) {
+    super(`projection checkpoint is ${checkpoint} but the batch starts at ${first}`);
+    this.name = 'CheckpointGap';
+  }
+}
+
+export interface AppliedBatch {
+  /** The checkpoint after the batch. */
+  readonly position: number;
+  /** Deltas of the events this batch applied (events at or below the old checkpoint are skipped). */
+  readonly deltas: Delta[];
+}
+
+/**
+ * Applies events to the tables of `schema` and advances its checkpoint, inside
+ * the caller's open transaction. The checkpoint row is locked first, so two
+ * appliers serialise and the second skips what the first applied. The rows the
+ * deltas touch are loaded, reduced in memory by the same reducer the rebuild
+ * and the clients use, and written back in a few statements.
+ */
+export async function applyBatch(db: Queryable, schema: string, events: readonly LedgerEvent[]): Promise<AppliedBatch> {
+  const { position } = await readCheckpoint(db, schema, true);
+  const fresh = events.filter((event) => event.position > position);
+  if (fresh.length === 0) return { position, deltas: [] };
+  if (fresh[0]!.position !== position + 1) throw new CheckpointGap(position, fresh[0]!.position);
+
+  const deltas = fresh.flatMap(eventToDeltas);
+  const model = await loadAffected(db, schema, deltas);
+  const touched = newTouched();
+  applyDeltas(model, deltas, touched);
+  await saveTouched(db, schema, model, touched, true);
+  const last = fresh[fresh.length - 1]!.position;
+  await writeCheckpoint(db, schema, last);
+  return { position: last, deltas };
+}
+
+/** Every row the reducer may read or change while applying `deltas`. */
+async function loadAffected(db: Queryable, schema: string, deltas: readonly Delta[]): Promise<Model> {
+  const jobIds = new Set<string>();
+  const workerIds = new Set<string>();
+  const statsIds = new Set<string>();
+  const alertIds = new Set<string>();
+  for (const delta of deltas) {
+    if (delta.jobId !== undefined) jobIds.add(delta.jobId);
+    if (delta.entity === 'worker') workerIds.add(delta.id);
+    else if (delta.entity === 'stats') statsIds.add(delta.id);
+    else if (delta.entity === 'alert') alertIds.add(delta.id);
+  }
+  const model = emptyModel();
+  if (jobIds.size > 0) {
+    model.jobs = (await readEntity(db, schema, 'job', 'id = any($1::text[])', [[...jobIds]])) as Model['jobs'];
+    // A job's steps all come along: cancelling a job cancels its unfinished steps.
+    model.steps = (await readEntity(db, schema, 'step', 'job_id = any($1::text[])', [[...jobIds]])) as Model['steps'];
+    // Job status changes move the `jobs/<pipeline>` counts; step status changes move queue depths.
+    model.stats = (await readEntity(db, schema, 'stats', `kind = 'jobs' or id = any($1::text[])`, [[...statsIds]])) as Model['stats'];
+    model.queues = (await readEntity(db, schema, 'queue')) as Model['queues'];
+  } else if (statsIds.size > 0) {
+    model.stats = (await readEntity(db, schema, 'stats', 'id = any($1::text[])', [[...statsIds]])) as Model['stats'];
+  }
+  if (workerIds.size > 0) {
+    model.workers = (await readEntity(db, schema, 'worker', 'id = any($1::text[])', [[...workerIds]])) as Model['workers'];
+  }
+  if (deltas.some((delta) => delta.entity === 'pause')) model.pauses = (await readEntity(db, schema, 'pause')) as Model['pauses'];
+  // New alerts evict the oldest beyond the recent window, so all recent alerts are needed.
+  if (alertIds.size > 0) model.alerts = (await readEntity(db, schema, 'alert')) as Model['alerts'];
+  return model;
+}
+
+/** Writes the touched rows that still exist and deletes the ones the reducer removed. */
+export async function saveTouched(db: Queryable, schema: string, model: Model, touched: Touched, upsert: boolean): Promise<void> {
+  for (const entity of ENTITIES as Entity[]) {
+    const ids = touched[entity];
+    if (ids.size === 0) continue;
+    const table = model[MODEL_KEYS[entity]] as Record<string, unknown>;
+    const present = new Map<string, unknown>();
+    const removed: string[] = [];
+    for (const id of ids) {
+      if (table[id] === undefined) removed.push(id);
+      else present.set(id, table[id]);
+    }
+    await deleteEntity(db, schema, entity, removed);
+    await writeEntity(db, schema, entity, present, upsert);
+  }
+}

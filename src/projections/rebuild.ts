@@ -1,0 +1,231 @@
+import pg from 'pg';
+import type { LedgerEvent, Queryable } from '../ledger/types.js';
+import type { Logger } from '../ops/logger.js';
+import { saveTouched } from './apply-batch.js';
+import { eventToDeltas } from './deltas.js';
+import { emptyModel, type Model } from './model.js';
+import { applyDeltas, newTouched, type Touched } from './reducer.js';
+import { PROJECTION_SCHEMA, readCheckpoint, writeCheckpoint, writeModel } from './tables.js';
+import { PROJECTION_VERSION } from './version.js';
+
+const REBUILD_LOCK = 7_316_203;
+/** Catch-up rounds before the swap stop when a round read fewer events than this. */
+const CATCH_UP_SMALL = 2000;
+/** Connections writing the fresh tables at once. */
+const WRITERS = 3;
+
+export interface RebuildOptions {
+  /** Build the read model as of this offset into the schema `projection_at_<to>` and leave the live one alone. */
+  readonly to?: number;
+  readonly logger?: Logger;
+  /** Events read per query. (Default: 20000) */
+  readonly pageSize?: number;
+  /** Skip the rebuild when, once the rebuild lock is held, the stored version already matches the code. (Default: false) */
+  readonly onlyIfStale?: boolean;
+  /** Called after the first full build, before catching up and swapping; for tests. */
+  readonly afterBuild?: () => Promise<void>;
+}
+
+export interface RebuildResult {
+  /** Where the tables are now: `projection`, or `projection_at_<to>`. */
+  readonly schema: string;
+  /** The offset the tables are consistent at. */
+  readonly position: number;
+  /** Events replayed. */
+  readonly events: number;
+  readonly ms: number;
+}
+
+export interface ReplayResult {
+  readonly position: number;
+  readonly events: number;
+}
+
+/**
+ * Applies every event after `after` (up to `until`, or until the ledger runs
+ * out) to an in-memory model with the projector's own pure functions. The
+ * next page is fetched while the current one is reduced.
+ */
+export async function replay(
+  db: Queryable,
+  model: Model,
+  after: number,
+  options: { until?: number; pageSize?: number; touched?: Touched } = {},
+): Promise<ReplayResult> {
+  const pageSize = options.pageSize ?? 20_000;
+  let position = after;
+  let events = 0;
+  const fetch = (from: number) => readPage(db, from, options.until, pageSize);
+  let page: LedgerEvent[] = await fetch(position);
+  while (page.length > 0) {
+    const last = page[page.length - 1]!.position;
+    const next = page.length === pageSize ? fetch(last) : Promise.resolve([]);
+    // Keep a rejected prefetch from being reported as unhandled while we reduce.
+    next.catch(() => {});
+    for (const event of page) applyDeltas(model, eventToDeltas(event), options.touched);
+    events += page.length;
+    position = last;
+    page = await next;
+  }
+  return { position, events };
+}
+
+/**
+ * Reads events for replay: the columns `eventToDeltas` looks at, parsed by
+ * the same pg parsers as the ledger's `read` (so times come out identical),
+ * with the parse of `recorded_at` remembered, as a whole append batch shares one.
+ */
+async function readPage(db: Queryable, after: number, until: number | undefined, limit: number): Promise<LedgerEvent[]> {
+  const { rows } = await db.query<{
+    position: number; stream_type: string; stream_id: string; stream_version: number; type: string;
+    data: Record<string, unknown>; recorded_at: Date;
+  }>({
+    text: `select position, stream_type, stream_id, stream_version, type, data, recorded_at
+             from ledger.events where position > $1 and ($2::bigint is null or position <= $2)
+            order by position limit $3`,
+    values: [after, until ?? null, limit],
+    types: REPLAY_TYPES,
+  });
+  return rows.map((row) => ({
+    position: row.position,
+    streamType: row.stream_type,
+    streamId: row.stream_id,
+    streamVersion: row.stream_version,
+    type: row.type,
+    data: row.data,
+    metadata: NO_METADATA,
+    recordedAt: row.recorded_at as unknown as string,
+  }));
+}
+
+const NO_METADATA = Object.freeze({});
+const INT8 = 20;
+const TIMESTAMPTZ = 1184;
+const parseTimestamptz = pg.types.getTypeParser(TIMESTAMPTZ, 'text') as (value: string) => Date;
+let lastTimeText = '';
+let lastTimeIso = '';
+const REPLAY_TYPES = {
+  getTypeParser(oid: number, format?: 'text' | 'binary'): unknown {
+    if (oid === INT8) return Number;
+    if (oid === TIMESTAMPTZ) {
+      return (value: string) => {
+        if (value !== lastTimeText) {
+          lastTimeIso = parseTimestamptz(value).toISOString();
+          lastTimeText = value;
+        }
+        return lastTimeIso;
+      };
+    }
+    return pg.types.getTypeParser(oid, format ?? 'text');
+  },
+} as pg.CustomTypesConfig;
+
+/** The read model as of offset `to` (or the head), computed in memory from the ledger alone. */
+export async function modelAt(db: Queryable, to?: number): Promise<{ offset: number; model: Model }> {
+  const model = emptyModel();
+  const { position } = await replay(db, model, 0, { until: to });
+  return { offset: position, model };
+}
+
+/**
+ * Replays the ledger from 0 into fresh tables in a new schema. Without `to`,
+ * it then catches up with events that arrived meanwhile and swaps the new
+ * schema in for `projection` in one short transaction: the live projector and
+ * snapshot readers wait for that transaction only, and continue on the new
+ * tables from the checkpoint it wrote. With `to`, it leaves the result in
+ * `projection_at_<to>` for auditors.
+ *
+ * Resolves with undefined when `onlyIfStale` found the version current.
+ */
+export async function rebuild(pool: pg.Pool, options: RebuildOptions = {}): Promise<RebuildResult | undefined> {
+  const started = performance.now();
+  const { logger, to } = options;
+  const client = await pool.connect();
+  try {
+    await client.query('select pg_advisory_lock($1)', [REBUILD_LOCK]);
+    if (options.onlyIfStale && (await readCheckpoint(client)).version === PROJECTION_VERSION) return undefined;
+    // Builds left behind by a rebuild that died; the lock says none is running.
+    const { rows: leftovers } = await client.query<{ nspname: string }>(
+      `select nspname from pg_namespace where nspname like 'projection\\_build\\_%'`,
+    );
+    for (const { nspname } of leftovers) await client.query(`drop schema "${nspname}" cascade`);
+
+    const build = `projection_build_${process.pid}_${Date.now()}`;
+    const model = emptyModel();
+    const first = await replay(pool, model, 0, { until: to, pageSize: options.pageSize });
+    let { position } = first;
+    let events = first.events;
+    logger?.info({ events, position, ms: Math.round(performance.now() - started) }, 'rebuild: ledger replayed');
+
+    // Nobody looks at the build schema until it is renamed, so it is written
+    // in many transactions at once; only the swap below must be atomic.
+    await client.query('select runledger.create_projection_tables($1)', [build]);
+    await writeModel(pool, build, model, WRITERS);
+    await writeCheckpoint(client, build, position, PROJECTION_VERSION);
+    await options.afterBuild?.();
+
+    if (to !== undefined) {
+      const target = `projection_at_${to}`;
+      await client.query('begin');
+      await client.query(`drop schema if exists "${target}" cascade`);
+      await client.query(`alter schema "${build}" rename to "${target}"`);
+      await client.query('commit');
+      return { schema: target, position, events, ms: performance.now() - started };
+    }
+
+    // Catch up without blocking anyone, until little is left.
+    for (;;) {
+      const touched = newTouched();
+      const round = await replay(pool, model, position, { touched, pageSize: options.pageSize });
+      if (round.events === 0) break;
+      await client.query('begin');
+      await saveTouched(client, build, model, touched, true);
+      await writeCheckpoint(client, build, round.position);
+      await client.query('commit');
+      position = round.position;
+      events += round.events;
+      if (round.events < CATCH_UP_SMALL) break;
+    }
+
+    // The swap: the exclusive lock on the live checkpoint waits for the
+    // projector's open batch and for snapshot readers, and holds new ones
+    // until the rename commits. The new tables take in everything up to the
+    // head, which is at least the live checkpoint.
+    const old = `projection_old_${process.pid}_${Date.now()}`;
+    await client.query('begin');
+    await client.query(`lock table ${PROJECTION_SCHEMA}.checkpoint in access exclusive mode`);
+    const touched = newTouched();
+    const last = await replay(client, model, position, { touched, pageSize: options.pageSize });
+    position = last.position;
+    events += last.events;
+    await saveTouched(client, build, model, touched, true);
+    await writeCheckpoint(client, build, position);
+    await client.query(`alter schema ${PROJECTION_SCHEMA} rename to "${old}"`);
+    await client.query(`alter schema "${build}" rename to ${PROJECTION_SCHEMA}`);
+    await client.query('commit');
+    await client.query(`drop schema "${old}" cascade`);
+    const ms = performance.now() - started;
+    logger?.info({ events, position, ms: Math.round(ms) }, 'rebuild: swapped in');
+    return { schema: PROJECTION_SCHEMA, position, events, ms };
+  } catch (error) {
+    await client.query('rollback').catch(() => {});
+    throw error;
+  } finally {
+    // Destroying the connection also releases the rebuild lock.
+    client.release(true);
+  }
+}
+
+/**
+ * Rebuilds the read model when the stored projection version differs from
+ * PROJECTION_VERSION (a fresh database stores 0). Safe to call from several
+ * processes at once: one rebuilds, the others wait and find it done. Resolves
+ * with true when this call rebuilt.
+ */
+export async function ensureProjectionVersion(pool: pg.Pool, logger?: Logger): Promise<boolean> {
+  const { version } = await readCheckpoint(pool);
+  if (version === PROJECTION_VERSION) return false;
+  logger?.info({ stored: version, code: PROJECTION_VERSION }, 'projection version changed; rebuilding the read model');
+  const result = await rebuild(pool, { logger, onlyIfStale: true });
+  return result !== undefined;
+}

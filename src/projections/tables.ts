@@ -1,0 +1,227 @@
+import type { Queryable } from '../ledger/types.js';
+import type { Entity } from './delta.js';
+import { queueKey, stepKey, type Model } from './model.js';
+
+/** The schema the live read model is in; rebuilds swap another one in under this name. */
+export const PROJECTION_SCHEMA = 'projection';
+
+type ColumnType = 'text' | 'int' | 'float' | 'bigint' | 'bool' | 'ts' | 'text[]' | 'jsonb';
+type Row = Record<string, unknown>;
+
+interface TableSpec {
+  readonly entity: Entity;
+  readonly table: string;
+  readonly keyColumns: readonly string[];
+  /** [model field, column, type] */
+  readonly columns: readonly (readonly [string, string, ColumnType])[];
+  /** The row's key in the model. */
+  readonly key: (row: Row) => string;
+}
+
+const spec = (
+  entity: Entity,
+  table: string,
+  keyColumns: string[],
+  key: (row: Row) => string,
+  columns: string,
+): TableSpec => ({
+  entity,
+  table,
+  keyColumns,
+  key,
+  columns: columns
+    .trim()
+    .split(/\s*,\s*/)
+    .map((entry) => {
+      const [field, type] = entry.split(':') as [string, ColumnType];
+      return [field, field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), type] as const;
+    }),
+});
+
+export const TABLE_SPECS: Record<Entity, TableSpec> = {
+  job: spec('job', 'jobs', ['id'], (r) => r.id as string, `
+    id:text, pipeline:text, status:text, priority:text, steps:text[], currentSteps:text[], completedSteps:int,
+    totalSteps:int, progress:int, attempts:int, inputBytes:float, outputBytes:float, createdAt:ts, startedAt:ts,
+    finishedAt:ts, durationMs:float, error:text, failedStep:text, cancelReason:text, createdOffset:bigint,
+    updatedOffset:bigint`),
+  step: spec('step', 'steps', ['job_id', 'step'], (r) => stepKey(r.jobId as string, r.step as string), `
+    jobId:text, step:text, pipeline:text, status:text, attempt:float, queue:text, priority:text, workerId:text,
+    agentType:text, queuedAt:ts, runAt:ts, startedAt:ts, finishedAt:ts, durationMs:float, inputBytes:float,
+    outputBytes:float, inputsFrom:jsonb, tokens:float, costUsd:float, percent:float, message:text, error:text,
+    updatedOffset:bigint`),
+  worker: spec('worker', 'workers', ['id'], (r) => r.id as string, `
+    id:text, status:text, host:text, pid:float, concurrency:float, pipelines:text[], startedAt:ts, lastSeenAt:ts,
+    stoppedAt:ts, stopReason:text, runningSteps:text[], completed:int, failed:int, loadRunning:float,
+    loadRssBytes:float, loadCpuPercent:float, loadAt:ts, updatedOffset:bigint`),
+  queue: spec('queue', 'queues', ['queue', 'pipeline'], (r) => queueKey(r.queue as string, r.pipeline as string), `
+    queue:text, pipeline:text, depth:int`),
+  pause: spec('pause', 'pauses', ['pipeline'], (r) => r.pipeline as string, `
+    pipeline:text, paused:bool, reason:text, changedAt:ts, updatedOffset:bigint`),
+  // The model holds a stats row as its fields only; the table adds the id and, for queries, kind and pipeline.
+  stats: spec('stats', 'stats', ['id'], (r) => r.id as string, `id:text, kind:text, pipeline:text, fields:jsonb`),
+  alert: spec('alert', 'alerts', ['id'], (r) => r.id as string, `
+    id:text, kind:text, severity:text, subject:text, message:text, value:float, threshold:float, raisedAt:ts,
+    raisedOffset:bigint, clearedAt:ts`),
+};
+
+export const ENTITIES = Object.keys(TABLE_SPECS) as Entity[];
+
+export const MODEL_KEYS: Record<Entity, keyof Model> = {
+  job: 'jobs', step: 'steps', worker: 'workers', queue: 'queues', pause: 'pauses', stats: 'stats', alert: 'alerts',
+};
+
+const q = (name: string) => `"${name.replaceAll('"', '""')}"`;
+
+function selectList(table: TableSpec): string {
+  return table.columns
+    .map(([, column, type]) =>
+      type === 'ts' ? `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as ${column}` : column,
+    )
+    .join(', ');
+}
+
+function fromDb(table: TableSpec, dbRow: Row): Row {
+  const row: Row = {};
+  for (const [field, column, type] of table.columns) {
+    const value = dbRow[column];
+    row[field] = type === 'bigint' && value !== null ? Number(value) : value;
+  }
+  return row;
+}
+
+/** Parts of a stats row id: `kind/pipeline[/step]`. */
+function statsColumns(id: string): { kind: string; pipeline: string | null } {
+  const parts = id.split('/');
+  return { kind: parts[0]!, pipeline: parts[1] ?? null };
+}
+
+/** Reads rows of one entity (optionally filtered by a SQL condition) as the model holds them. */
+export async function readEntity(
+  db: Queryable,
+  schema: string,
+  entity: Entity,
+  where = '',
+  values: unknown[] = [],
+): Promise<Record<string, unknown>> {
+  const table = TABLE_SPECS[entity];
+  const { rows } = await db.query<Row>(
+    `select ${selectList(table)} from ${q(schema)}.${table.table} ${where ? `where ${where}` : ''}`,
+    values,
+  );
+  const out: Record<string, unknown> = {};
+  for (const dbRow of rows) {
+    const row = fromDb(table, dbRow);
+    out[table.key(row)] = entity === 'stats' ? row.fields : row;
+  }
+  return out;
+}
+
+const CHUNK = 5000;
+
+/**
+ * Inserts (or, with `upsert`, inserts or updates) model rows of one entity,
+ * many rows per statement through jsonb_populate_recordset.
+ */
+export async function writeEntity(
+  db: Queryable,
+  schema: string,
+  entity: Entity,
+  rows: ReadonlyMap<string, unknown> | Record<string, unknown>,
+  upsert: boolean,
+): Promise<void> {
+  for (const [sql, json] of insertStatements(schema, entity, rows, upsert)) await db.query(sql, [json]);
+}
+
+function* insertStatements(
+  schema: string,
+  entity: Entity,
+  rows: ReadonlyMap<string, unknown> | Record<string, unknown>,
+  upsert: boolean,
+): Generator<[sql: string, json: string]> {
+  const table = TABLE_SPECS[entity];
+  const entries = rows instanceof Map ? [...rows] : Object.entries(rows);
+  if (entries.length === 0) return;
+  const target = `${q(schema)}.${table.table}`;
+  const conflict = upsert
+    ? ` on conflict (${table.keyColumns.join(', ')}) do update set ${table.columns
+        .filter(([, column]) => !table.keyColumns.includes(column))
+        .map(([, column]) => `${column} = excluded.${column}`)
+        .join(', ')}`
+    : '';
+  // json_populate_recordset parses faster than its jsonb twin.
+  const sql = `insert into ${target} select * from json_populate_recordset(null::${target}, $1::json)${conflict}`;
+  for (let start = 0; start < entries.length; start += CHUNK) {
+    const parts: string[] = [];
+    for (let i = start; i < Math.min(entries.length, start + CHUNK); i += 1) {
+      const [id, value] = entries[i]!;
+      parts.push(JSON.stringify(toDb(table, id, value as Row)));
+    }
+    yield [sql, `[${parts.join(',')}]`];
+  }
+}
+
+function toDb(table: TableSpec, id: string, row: Row): Row {
+  if (table.entity === 'stats') return { id, ...statsColumns(id), fields: row };
+  const out: Row = {};
+  for (const [field, column] of table.columns) out[column] = row[field];
+  return out;
+}
+
+/** Deletes rows of one entity by their model keys. */
+export async function deleteEntity(db: Queryable, schema: string, entity: Entity, ids: readonly string[]): Promise<void> {
+  if (ids.length === 0) return;
+  const table = TABLE_SPECS[entity];
+  const target = `${q(schema)}.${table.table}`;
+  if (entity === 'step' || entity === 'queue') {
+    const firsts = ids.map((id) => id.slice(0, id.indexOf('/')));
+    const seconds = ids.map((id) => id.slice(id.indexOf('/') + 1));
+    await db.query(
+      `delete from ${target} t using unnest($1::text[], $2::text[]) as k(a, b)
+        where t.${table.keyColumns[0]} = k.a and t.${table.keyColumns[1]} = k.b`,
+      [firsts, seconds],
+    );
+    return;
+  }
+  await db.query(`delete from ${target} where ${table.keyColumns[0]} = any($1::text[])`, [ids]);
+}
+
+export interface Checkpoint {
+  readonly position: number;
+  readonly version: number;
+}
+
+export async function readCheckpoint(db: Queryable, schema = PROJECTION_SCHEMA, forUpdate = false): Promise<Checkpoint> {
+  const { rows } = await db.query<{ position: string; version: number }>(
+    `select position, version from ${q(schema)}.checkpoint${forUpdate ? ' for update' : ''}`,
+  );
+  return { position: Number(rows[0]!.position), version: rows[0]!.version };
+}
+
+export async function writeCheckpoint(db: Queryable, schema: string, position: number, version?: number): Promise<void> {
+  await db.query(
+    `update ${q(schema)}.checkpoint set position = $1, version = coalesce($2, version)${version === undefined ? '' : ', rebuilt_at = now()'}`,
+    [position, version ?? null],
+  );
+}
+
+/** Reads a whole schema's tables into a model. */
+export async function readModel(db: Queryable, schema = PROJECTION_SCHEMA): Promise<Model> {
+  const model = {} as Record<keyof Model, unknown>;
+  for (const entity of ENTITIES) model[MODEL_KEYS[entity]] = await readEntity(db, schema, entity);
+  return model as Model;
+}
+
+/**
+ * Writes a whole model into empty tables, `parallel` statements at a time
+ * (each its own transaction when `db` is a pool), so PostgreSQL works on
+ * several cores while this process serialises the next chunk.
+ */
+export async function writeModel(db: Queryable, schema: string, model: Model, parallel = 1): Promise<void> {
+  const statements = (function* () {
+    for (const entity of ENTITIES) yield* insertStatements(schema, entity, model[MODEL_KEYS[entity]], false);
+  })();
+  const lane = async () => {
+    for (let next = statements.next(); !next.done; next = statements.next()) await db.query(next.value[0], [next.value[1]]);
+  };
+  await Promise.all(Array.from({ length: parallel }, lane));
+}

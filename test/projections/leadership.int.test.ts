@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { Doorbell } from '../../src/ledger/doorbell.js';
+import { head } from '../../src/ledger/read.js';
+import { createLogger } from '../../src/ops/logger.js';
+import { PROJECTOR_LOCK, startProjector } from '../../src/projections/projector.js';
+import { ensureProjectionVersion, modelAt, rebuild } from '../../src/projections/rebuild.js';
+import { readModel } from '../../src/projections/tables.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { eventually } from '../helpers/ordering-harness.js';
+import { appliedRanges, spawnProjector, type ProjectorChild } from './child.js';
+import { checkpointOf, demoSource, dumpTables } from './helpers.js';
+
+const logger = createLogger('silent');
+
+/** The tables hold exactly the ledger up to their checkpoint: nothing half-applied, nothing twice. */
+async function assertConsistent(db: TestDatabase): Promise<void> {
+  const checkpoint = await checkpointOf(db.pool);
+  assert.deepStrictEqual(await readModel(db.pool), (await modelAt(db.pool, checkpoint)).model, `tables at ${checkpoint}`);
+}
+
+/** The children's committed batches cover (from, ledgerHead] exactly once. */
+function assertAppliedOnce(children: readonly ProjectorChild[], from: number, ledgerHead: number): void {
+  const ranges = appliedRanges(children).sort((a, b) => a[0] - b[0]);
+  assert.ok(ranges.length > 0);
+  let next = from + 1;
+  for (const [first, last, count] of ranges) {
+    assert.equal(first, next, `batches are contiguous and disjoint: ${JSON.stringify(ranges)}`);
+    assert.equal(count, last - first + 1);
+    next = last + 1;
+  }
+  assert.equal(next - 1, ledgerHead, 'every event was applied');
+}
+
+describe('projector leadership and crashes', () => {
+  let db: TestDatabase;
+  const children: ProjectorChild[] = [];
+  before(async () => {
+    db = await createTestDatabase();
+    // Start-up's version rebuild happens now, on the empty ledger, not inside the children.
+    await ensureProjectionVersion(db.pool, logger);
+  });
+  afterEach(async () => {
+    await Promise.all(children.map((child) => child.kill('SIGKILL')));
+    children.length = 0;
+  });
+  after(() => db.drop());
+
+  it('resumes after being killed mid-batch without applying anything twice', async () => {
+    const appendDemo = demoSource({ seed: 31 });
+    await appendDemo(db.pool, 1000, 250);
+    const child = await spawnProjector(db.url, { HANG_AFTER_BATCHES: '3', BATCH_SIZE: '100' });
+    children.push(child);
+    await child.waitFor('hang');
+    // The fourth batch's rows are written but not committed.
+    await child.kill('SIGKILL');
+    assert.equal(await checkpointOf(db.pool), 300);
+    await assertConsistent(db);
+
+    const doorbell = new Doorbell(db.url);
+    await doorbell.start();
+    const projector = startProjector({ pool: db.pool, doorbell, logger, standbyMs: 50 });
+    try {
+      await appendDemo(db.pool, 500, 100);
+      await projector.caughtUp();
+      assert.equal(await checkpointOf(db.pool), 1500);
+      await assertConsistent(db);
+      const incremental = await dumpTables(db.pool);
+      await rebuild(db.pool, {});
+      assert.deepStrictEqual(await dumpTables(db.pool), incremental);
+    } finally {
+      await projector.stop();
+      await doorbell.stop();
+    }
+  });
+
+  it('lets one of several processes apply; another takes over when it dies or loses its connection', async () => {
+    const appendDemo = demoSource({ seed: 41 });
+    const start = await head(db.pool);
+    const a = await spawnProjector(db.url);
+    const b = await spawnProjector(db.url);
+    children.push(a, b);
+    await eventually(() => [a, b].some((c) => c.lines.includes('leader')), 30_000, 'a leader');
+    const [leader, standby] = a.lines.includes('leader') ? [a, b] : [b, a];
+    const caughtUp = async () => {
+      const target = await head(db.pool);
+      await eventually(async () => (await checkpointOf(db.pool)) === target, 30_000, 'checkpoint at head');
+    };
+    for (let i = 0; i < 30; i += 1) await appendDemo(db.pool, 40, 13);
+    await caughtUp();
+    assert.ok(!standby.lines.includes('leader'), 'the standby did not lead while the leader lived');
+    assert.ok(!standby.lines.some((line) => line.startsWith('applied')), 'the standby applied nothing');
+
+    await leader.kill('SIGKILL');
+    for (let i = 0; i < 30; i += 1) await appendDemo(db.pool, 40, 13);
+    await standby.waitFor('leader');
+    await caughtUp();
+
+    // Cut the leading process's connection: the lock goes with it, and a third process may win it.
+    const c = await spawnProjector(db.url);
+    children.push(c);
+    const { rows } = await db.pool.query(
+      `select pg_terminate_backend(pid) as done from pg_locks
+        where locktype = 'advisory' and objid = $1 and granted and database = (select oid from pg_database where datname = current_database())`,
+      [PROJECTOR_LOCK],
+    );
+    assert.deepEqual(rows, [{ done: true }]);
+    for (let i = 0; i < 30; i += 1) await appendDemo(db.pool, 40, 13);
+    await caughtUp();
+    assert.ok([standby, c].some((child) => child.lines.at(-1) !== 'standby'));
+
+    assertAppliedOnce([a, b, c], start, await head(db.pool));
+    await assertConsistent(db);
+  });
+});
