@@ -7,6 +7,7 @@ type Bench = (context: BenchContext) => Promise<BenchResult>;
 const benches: Record<string, () => Promise<Bench>> = {
   append: async () => (await import('./append.js')).default,
   rebuild: async () => (await import('./rebuild.js')).default,
+  dispatch: async () => (await import('./dispatch.js')).default,
 };
 
 async function main(): Promise<number> {
