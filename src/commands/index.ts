@@ -3,10 +3,12 @@ import { migrateCommand } from './migrate.js';
 import { startCommand } from './start.js';
 import { tailCommand } from './tail.js';
 import { verifyCommand } from './verify.js';
+import { workCommand } from './work.js';
 
 export const commands: Record<string, Command> = {
   start: startCommand,
   migrate: migrateCommand,
   verify: verifyCommand,
   tail: tailCommand,
+  work: workCommand,
 };
