@@ -7,7 +7,7 @@ import { append } from '../ledger/append.js';
 import type { Config } from '../ops/config.js';
 import type { Logger } from '../ops/logger.js';
 import { createPool } from '../ops/pool.js';
-import { changeAlert } from './alerts.js';
+import { comeBack } from './come-back.js';
 import type { Pipeline } from './definition.js';
 import { QUEUES, type Priority } from './events.js';
 import { GRAPHILE_MAX_ATTEMPTS, PRIORITY_NUMBER, pipelineFlag, stepJobKey, stepTask, type StepPayload } from './naming.js';
@@ -193,17 +193,6 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       return stopping;
     },
   };
-}
-
-/** A worker the sweeper had declared offline is heard from again. */
-async function comeBack(pool: pg.Pool, workerId: string): Promise<void> {
-  await withTransaction(pool, async (client) => {
-    const { rows } = await client.query<{ state: string }>('select state from pipelines.workers where worker_id = $1 for update', [workerId]);
-    if (rows[0]?.state !== 'offline') return;
-    await client.query(`update pipelines.workers set state = 'online', last_seen_at = now() where worker_id = $1`, [workerId]);
-    const alert = await changeAlert(client, 'worker_offline', workerId, { severity: null });
-    await commitStep(client, [], eventsPayload([workerEvent('worker.online', { workerId }), ...alert]));
-  });
 }
 
 // graphile-worker's info lines (one per job) are debug for us.
