@@ -79,9 +79,10 @@ create table pipelines.alerts (
 -- committed no step can start; appends the given events (step.started, and
 -- job.started for the first step) only when the step really starts.
 -- Returns {status, priority, input, outputs}: status is 'started', 'done' (marker
--- exists: a duplicate delivery), 'paused', 'missing', or the job's final state.
+-- exists: a duplicate delivery), 'paused' (p_spec, the step job, was queued
+-- again), 'missing', or the job's final state.
 create function pipelines.start_step(
-  p_job_id uuid, p_step text, p_needs text[], p_events jsonb, p_job_started jsonb
+  p_job_id uuid, p_step text, p_needs text[], p_events jsonb, p_job_started jsonb, p_spec json
 ) returns jsonb
 language plpgsql as $$
 declare
@@ -100,6 +101,9 @@ begin
     return jsonb_build_object('status', 'done');
   end if;
   if exists (select 1 from pipelines.pauses where pipeline in (v_job.pipeline, '*')) then
+    -- Queue the step again (under the job's row lock, so a cancel cannot
+    -- miss it); the delivery in hand completes without running it.
+    perform graphile_worker.add_jobs(array[json_populate_record(null::graphile_worker.job_spec, p_spec)]);
     return jsonb_build_object('status', 'paused');
   end if;
   if v_job.state = 'queued' then
@@ -172,5 +176,19 @@ begin
       array(select json_populate_record(null::graphile_worker.job_spec, s) from json_array_elements(p_specs) s));
   end if;
   return (select min(out_position) from ledger.append(p_events));
+end
+$$;
+
+-- Queues a step job again unchanged (a worker shutting down hands back its
+-- running steps), unless the job has meanwhile been cancelled or has failed.
+create function pipelines.hand_back(p_job_id uuid, p_spec json) returns boolean
+language plpgsql as $$
+begin
+  perform 1 from pipelines.jobs where job_id = p_job_id and state in ('queued', 'running') for update;
+  if not found then
+    return false;
+  end if;
+  perform graphile_worker.add_jobs(array[json_populate_record(null::graphile_worker.job_spec, p_spec)]);
+  return true;
 end
 $$;

@@ -6,7 +6,7 @@ import type { Logger } from '../ops/logger.js';
 import type { CompiledStep, Pipeline, PlanStep, StepContext } from './definition.js';
 import type { Priority } from './events.js';
 import { stepJobKey, type StepPayload } from './naming.js';
-import { commitStep, eventsPayload, queueStep, type JobSpec } from './step-spec.js';
+import { commitStep, eventsPayload, queueStep, redeliverySpec, type JobSpec } from './step-spec.js';
 import { withTransaction } from './transaction.js';
 import { jobEvent, jsonBytes } from './typed-event.js';
 
@@ -51,7 +51,7 @@ interface FinishResult {
  * the steps that became ready in one transaction. Handled outcomes, failures
  * included, return normally; retries are ours, not graphile-worker's.
  */
-export async function runStep(runner: StepRunner, pipeline: Pipeline, payload: StepPayload, helpersAddJob: HandBack): Promise<void> {
+export async function runStep(runner: StepRunner, pipeline: Pipeline, payload: StepPayload): Promise<void> {
   const step = pipeline.byName.get(payload.step);
   if (!step) {
     runner.logger.error({ pipeline: pipeline.name, step: payload.step }, 'step job names a step this pipeline does not have; dropped');
@@ -59,9 +59,9 @@ export async function runStep(runner: StepRunner, pipeline: Pipeline, payload: S
   }
   const { jobId, attempt } = payload;
   const ref = { jobId, pipeline: pipeline.name, step: step.name, attempt };
-  const started = await startStep(runner, step, ref, payload.queue);
+  const started = await startStep(runner, pipeline, step, payload);
   if (started.status === 'paused') {
-    await helpersAddJob(payload);
+    // start_step queued it again; stop fetching the paused pipeline's steps.
     await runner.onPaused();
     return;
   }
@@ -126,7 +126,7 @@ export async function runStep(runner: StepRunner, pipeline: Pipeline, payload: S
     if (reason instanceof StepAborted && reason.why === 'cancelled') return;
     if (reason instanceof StepAborted && reason.why === 'shutdown') {
       // Hand the step back unchanged: another worker (or this one, later) runs it.
-      await helpersAddJob(payload);
+      await runner.pool.query('select pipelines.hand_back($1, $2::json)', [jobId, JSON.stringify(redeliverySpec(pipeline.name, payload))]);
       return;
     }
     const message = reason instanceof StepAborted ? reason.message : error.message;
@@ -141,9 +141,6 @@ export async function runStep(runner: StepRunner, pipeline: Pipeline, payload: S
   }
 }
 
-/** Re-queues a step job unchanged (paused, or handed back at shutdown). */
-export type HandBack = (payload: StepPayload) => Promise<void>;
-
 interface Ref {
   readonly jobId: string;
   readonly pipeline: string;
@@ -151,17 +148,15 @@ interface Ref {
   readonly attempt: number;
 }
 
-async function startStep(runner: StepRunner, step: CompiledStep, ref: Ref, queue: string): Promise<StartResult> {
+async function startStep(runner: StepRunner, pipeline: Pipeline, step: CompiledStep, payload: StepPayload): Promise<StartResult> {
+  const ref = { jobId: payload.jobId, pipeline: pipeline.name, step: step.name, attempt: payload.attempt };
   const agent = step.agentType === undefined ? {} : { agentType: step.agentType };
-  const events = eventsPayload([jobEvent('step.started', { ...ref, workerId: runner.workerId, queue, ...agent })]);
+  const events = eventsPayload([jobEvent('step.started', { ...ref, workerId: runner.workerId, queue: payload.queue, ...agent })]);
   const jobStarted = eventsPayload([jobEvent('job.started', { jobId: ref.jobId, pipeline: ref.pipeline })]);
-  const { rows } = await runner.pool.query<{ r: StartResult }>('select pipelines.start_step($1, $2, $3, $4::jsonb, $5::jsonb) as r', [
-    ref.jobId,
-    ref.step,
-    step.needs,
-    events,
-    jobStarted,
-  ]);
+  const { rows } = await runner.pool.query<{ r: StartResult }>(
+    'select pipelines.start_step($1, $2, $3, $4::jsonb, $5::jsonb, $6::json) as r',
+    [ref.jobId, ref.step, step.needs, events, jobStarted, JSON.stringify(redeliverySpec(pipeline.name, payload))],
+  );
   return rows[0]!.r;
 }
 

@@ -9,8 +9,7 @@ import type { Logger } from '../ops/logger.js';
 import { createPool } from '../ops/pool.js';
 import { comeBack } from './come-back.js';
 import type { Pipeline } from './definition.js';
-import { QUEUES, type Priority } from './events.js';
-import { GRAPHILE_MAX_ATTEMPTS, PRIORITY_NUMBER, pipelineFlag, stepJobKey, stepTask, type StepPayload } from './naming.js';
+import { pipelineFlag, stepTask, type StepPayload } from './naming.js';
 import { listPipelines } from './registry.js';
 import { runStep, StepAborted, type StepRunner } from './run-step.js';
 import { commitStep, eventsPayload } from './step-spec.js';
@@ -106,17 +105,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
 
   const taskList: TaskList = {};
   for (const pipeline of pipelines) {
-    const task: Task = async (payload, helpers) => {
-      const handBack = async (step: StepPayload) => {
-        const priority: Priority = step.queue in QUEUES ? (step.queue as Priority) : 'normal';
-        await helpers.addJob(stepTask(pipeline.name), step, {
-          jobKey: stepJobKey(step.jobId, step.step),
-          priority: PRIORITY_NUMBER[priority],
-          flags: [pipelineFlag(pipeline.name)],
-          maxAttempts: GRAPHILE_MAX_ATTEMPTS,
-        });
-      };
-      await runStep(runner, pipeline, payload as StepPayload, handBack);
+    const task: Task = async (payload) => {
+      await runStep(runner, pipeline, payload as StepPayload);
     };
     taskList[stepTask(pipeline.name)] = task;
   }

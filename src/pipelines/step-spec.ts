@@ -71,3 +71,17 @@ export async function commitStep(client: Queryable, specs: readonly JobSpec[], e
   ]);
   return Number(rows[0]!.position);
 }
+
+/** The job spec that delivers `payload` again, as it is, due now. */
+export function redeliverySpec(pipeline: string, payload: StepPayload): JobSpec {
+  const priority = (Object.keys(QUEUES) as Priority[]).find((p) => QUEUES[p] === payload.queue) ?? 'normal';
+  return {
+    identifier: stepTask(pipeline),
+    payload,
+    run_at: new Date().toISOString(),
+    max_attempts: GRAPHILE_MAX_ATTEMPTS,
+    job_key: stepJobKey(payload.jobId, payload.step),
+    priority: PRIORITY_NUMBER[priority],
+    flags: [pipelineFlag(pipeline)],
+  };
+}
