@@ -116,6 +116,11 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
 
   const gwWorkerIds: string[] = [];
   const events: WorkerEvents = new EventEmitter() as WorkerEvents;
+  // graphile-worker 0.17 locks jobs in the pool's name; the workers' own ids
+  // are kept too, for versions that lock per worker.
+  events.on('pool:create', ({ workerPool }) => {
+    gwWorkerIds.push(workerPool.id);
+  });
   events.on('worker:create', ({ worker }) => {
     gwWorkerIds.push(worker.workerId);
   });
