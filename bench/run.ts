@@ -6,6 +6,7 @@ type Bench = (context: BenchContext) => Promise<BenchResult>;
 
 const benches: Record<string, () => Promise<Bench>> = {
   append: async () => (await import('./append.js')).default,
+  pipeline: async () => (await import('./pipeline.js')).default,
 };
 
 async function main(): Promise<number> {

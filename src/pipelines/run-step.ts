@@ -6,7 +6,7 @@ import type { Logger } from '../ops/logger.js';
 import type { CompiledStep, Pipeline, PlanStep, StepContext } from './definition.js';
 import type { Priority } from './events.js';
 import { stepJobKey, type StepPayload } from './naming.js';
-import { commitStep, eventsPayload, queueStep, redeliverySpec, type JobSpec } from './step-spec.js';
+import { commitStep, commitStepAndCommit, eventsPayload, queueStep, redeliverySpec, type JobSpec } from './step-spec.js';
 import { withTransaction } from './transaction.js';
 import { jobEvent, jsonBytes } from './typed-event.js';
 
@@ -117,8 +117,7 @@ export async function runStep(runner: StepRunner, pipeline: Pipeline, payload: S
     const durationMs = Math.round(performance.now() - t0);
     const measured = { durationMs, outputBytes, usage };
     const { specs, events } = outcome(runner.workerId, pipeline, step, ref, started.priority ?? 'normal', finish, measured);
-    await commitStep(client, specs, eventsPayload(events));
-    await client.query('commit');
+    await commitStepAndCommit(client, specs, eventsPayload(events));
   } catch (thrown) {
     await client.query('rollback').catch(() => {});
     const error = coerceError(thrown);

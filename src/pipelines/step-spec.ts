@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import { validateEvents } from '../ledger/validate.js';
 import type { NewEvent, Queryable } from '../ledger/types.js';
 import type { PlanStep } from './definition.js';
@@ -84,4 +85,16 @@ export function redeliverySpec(pipeline: string, payload: StepPayload): JobSpec 
     priority: PRIORITY_NUMBER[priority],
     flags: [pipelineFlag(pipeline)],
   };
+}
+
+/**
+ * `commitStep` and COMMIT in one round trip (simple query protocol, values
+ * inlined as escaped literals): the ledger lock taken by the append is then
+ * held only for the commit itself, not also for a trip back to this process,
+ * whose event loop may be busy with other steps.
+ */
+export async function commitStepAndCommit(client: pg.PoolClient, specs: readonly JobSpec[], eventsJson: string): Promise<void> {
+  const specsLiteral = client.escapeLiteral(JSON.stringify(specs));
+  const eventsLiteral = client.escapeLiteral(eventsJson);
+  await client.query(`select pipelines.commit_step(${specsLiteral}::json, ${eventsLiteral}::jsonb); commit`);
 }
