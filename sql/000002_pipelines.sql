@@ -74,46 +74,61 @@ create table pipelines.alerts (
   primary key (kind, subject)
 );
 
--- Called in its own short transaction before a step's handler runs. Takes the
--- pause lock shared (pause takes it exclusively), so once `queue.paused` has
--- committed no step can start; appends the given events (step.started, and
--- job.started for the first step) only when the step really starts.
--- Returns {status, priority, input, outputs}: status is 'started', 'done' (marker
--- exists: a duplicate delivery), 'paused' (p_spec, the step job, was queued
--- again), 'missing', or the job's final state.
-create function pipelines.start_step(
-  p_job_id uuid, p_step text, p_needs text[], p_events jsonb, p_job_started jsonb, p_spec json
-) returns jsonb
+-- Called in its own short transaction before steps' handlers run, for one
+-- or more steps at once (a worker batches the starts that arrive while its
+-- previous call is in flight, so one append covers them). Takes the pause lock
+-- shared (pause takes it exclusively), so once `queue.paused` has committed no
+-- step can start; appends each item's events (step.started, and job.started
+-- for a job's first step) only for the steps that really start.
+-- p_items: [{jobId, step, needs, events, jobStarted, spec}]. Returns one
+-- {status, priority, input, outputs} per item: status is 'started', 'done'
+-- (marker exists: a duplicate delivery), 'paused' (spec, the step job, was
+-- queued again), 'missing', or the job's final state.
+create function pipelines.start_steps(p_items jsonb) returns jsonb
 language plpgsql as $$
 declare
+  v_item jsonb;
   v_job pipelines.jobs;
+  v_results jsonb := '[]';
+  v_events jsonb := '[]';
+  v_result jsonb;
   v_outputs jsonb;
 begin
   perform pg_advisory_xact_lock_shared(7316202);
-  select * into v_job from pipelines.jobs where job_id = p_job_id for update;
-  if not found then
-    return jsonb_build_object('status', 'missing');
+  -- Lock the jobs in one order, so concurrent batches cannot deadlock.
+  perform 1 from pipelines.jobs
+    where job_id in (select (i->>'jobId')::uuid from jsonb_array_elements(p_items) i)
+    order by job_id for update;
+  for v_item in select value from jsonb_array_elements(p_items) loop
+    select * into v_job from pipelines.jobs where job_id = (v_item->>'jobId')::uuid;
+    if not found then
+      v_result := jsonb_build_object('status', 'missing');
+    elsif v_job.state not in ('queued', 'running') then
+      v_result := jsonb_build_object('status', v_job.state);
+    elsif exists (select 1 from pipelines.step_runs where job_id = v_job.job_id and step = v_item->>'step') then
+      v_result := jsonb_build_object('status', 'done');
+    elsif exists (select 1 from pipelines.pauses where pipeline in (v_job.pipeline, '*')) then
+      -- Queue the step again under the job's row lock (a cancel cannot miss
+      -- it); the delivery in hand completes without running it.
+      perform graphile_worker.add_jobs(array[json_populate_record(null::graphile_worker.job_spec, (v_item->'spec')::json)]);
+      v_result := jsonb_build_object('status', 'paused');
+    else
+      if v_job.state = 'queued' then
+        update pipelines.jobs set state = 'running', started_at = now() where job_id = v_job.job_id;
+        v_events := v_events || (v_item->'jobStarted');
+      end if;
+      v_events := v_events || (v_item->'events');
+      select coalesce(jsonb_object_agg(step, output), '{}') into v_outputs
+        from pipelines.step_runs
+       where job_id = v_job.job_id and step in (select jsonb_array_elements_text(v_item->'needs'));
+      v_result := jsonb_build_object('status', 'started', 'priority', v_job.priority, 'input', v_job.input, 'outputs', v_outputs);
+    end if;
+    v_results := v_results || jsonb_build_array(v_result);
+  end loop;
+  if jsonb_array_length(v_events) > 0 then
+    perform ledger.append(v_events);
   end if;
-  if v_job.state not in ('queued', 'running') then
-    return jsonb_build_object('status', v_job.state);
-  end if;
-  if exists (select 1 from pipelines.step_runs where job_id = p_job_id and step = p_step) then
-    return jsonb_build_object('status', 'done');
-  end if;
-  if exists (select 1 from pipelines.pauses where pipeline in (v_job.pipeline, '*')) then
-    -- Queue the step again (under the job's row lock, so a cancel cannot
-    -- miss it); the delivery in hand completes without running it.
-    perform graphile_worker.add_jobs(array[json_populate_record(null::graphile_worker.job_spec, p_spec)]);
-    return jsonb_build_object('status', 'paused');
-  end if;
-  if v_job.state = 'queued' then
-    update pipelines.jobs set state = 'running', started_at = now() where job_id = p_job_id;
-    p_events := p_job_started || p_events;
-  end if;
-  select coalesce(jsonb_object_agg(step, output), '{}') into v_outputs
-    from pipelines.step_runs where job_id = p_job_id and step = any(p_needs);
-  perform ledger.append(p_events);
-  return jsonb_build_object('status', 'started', 'priority', v_job.priority, 'input', v_job.input, 'outputs', v_outputs);
+  return v_results;
 end
 $$;
 

@@ -4,7 +4,7 @@ import { commitStep, eventsPayload } from './step-spec.js';
 import { withTransaction } from './transaction.js';
 import { queueEvent } from './typed-event.js';
 
-// Taken shared by every step start (pipelines.start_step), exclusively here:
+// Taken shared by every step start (pipelines.start_steps), exclusively here:
 // once `queue.paused` commits, no step of that pipeline can start.
 const PAUSE_LOCK = 7_316_202;
 const ALL = '*';

@@ -6,6 +6,7 @@ import type { Logger } from '../ops/logger.js';
 import type { CompiledStep, Pipeline, PlanStep, StepContext } from './definition.js';
 import type { Priority } from './events.js';
 import { stepJobKey, type StepPayload } from './naming.js';
+import type { StartResult } from './start-batcher.js';
 import { commitStep, commitStepAndCommit, eventsPayload, queueStep, redeliverySpec, type JobSpec } from './step-spec.js';
 import { withTransaction } from './transaction.js';
 import { jobEvent, jsonBytes } from './typed-event.js';
@@ -18,6 +19,8 @@ export interface StepRunner {
   readonly shutdown: AbortSignal;
   /** Running steps by job id, so a cancel can reach their signals. */
   readonly running: Map<string, Set<AbortController>>;
+  /** Starts steps (pipelines.start_steps), batching concurrent starts. */
+  readonly start: (item: string) => Promise<StartResult>;
   /** Called when a step found its pipeline paused: refresh the forbidden flags now. */
   readonly onPaused: () => Promise<void>;
 }
@@ -28,13 +31,6 @@ export class StepAborted extends Error {
     super(message);
     this.name = 'StepAborted';
   }
-}
-
-interface StartResult {
-  status: string;
-  priority?: Priority;
-  input?: unknown;
-  outputs?: Record<string, unknown>;
 }
 
 interface FinishResult {
@@ -61,7 +57,7 @@ export async function runStep(runner: StepRunner, pipeline: Pipeline, payload: S
   const ref = { jobId, pipeline: pipeline.name, step: step.name, attempt };
   const started = await startStep(runner, pipeline, step, payload);
   if (started.status === 'paused') {
-    // start_step queued it again; stop fetching the paused pipeline's steps.
+    // start_steps queued it again; stop fetching the paused pipeline's steps.
     await runner.onPaused();
     return;
   }
@@ -151,12 +147,10 @@ async function startStep(runner: StepRunner, pipeline: Pipeline, step: CompiledS
   const ref = { jobId: payload.jobId, pipeline: pipeline.name, step: step.name, attempt: payload.attempt };
   const agent = step.agentType === undefined ? {} : { agentType: step.agentType };
   const events = eventsPayload([jobEvent('step.started', { ...ref, workerId: runner.workerId, queue: payload.queue, ...agent })]);
-  const jobStarted = eventsPayload([jobEvent('job.started', { jobId: ref.jobId, pipeline: ref.pipeline })]);
-  const { rows } = await runner.pool.query<{ r: StartResult }>(
-    'select pipelines.start_step($1, $2, $3, $4::jsonb, $5::jsonb, $6::json) as r',
-    [ref.jobId, ref.step, step.needs, events, jobStarted, JSON.stringify(redeliverySpec(pipeline.name, payload))],
-  );
-  return rows[0]!.r;
+  // Only a root step can be the first of its job to start.
+  const jobStarted = step.needs.length === 0 ? eventsPayload([jobEvent('job.started', { jobId: ref.jobId, pipeline: ref.pipeline })]) : '[]';
+  const item = JSON.stringify({ jobId: ref.jobId, step: ref.step, needs: step.needs, spec: redeliverySpec(pipeline.name, payload) });
+  return runner.start(`${item.slice(0, -1)},"events":${events},"jobStarted":${jobStarted}}`);
 }
 
 function outcome(

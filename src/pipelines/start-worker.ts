@@ -13,6 +13,7 @@ import { pipelineFlag, stepTask, type StepPayload } from './naming.js';
 import { listPipelines } from './registry.js';
 import { runStep, StepAborted, type StepRunner } from './run-step.js';
 import { commitStep, eventsPayload } from './step-spec.js';
+import { startBatcher } from './start-batcher.js';
 import { sweep } from './sweep.js';
 import { withTransaction } from './transaction.js';
 import { workerEvent } from './typed-event.js';
@@ -83,6 +84,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     logger: log,
     shutdown: shutdown.signal,
     running: new Map(),
+    start: startBatcher(pool),
     onPaused: () => control(),
   };
 
