@@ -190,7 +190,7 @@ begin
     perform graphile_worker.add_jobs(
       array(select json_populate_record(null::graphile_worker.job_spec, s) from json_array_elements(p_specs) s));
   end if;
-  return (select min(out_position) from ledger.append(p_events));
+  return (select first_position from ledger.append(p_events));
 end
 $$;
 
