@@ -1,0 +1,306 @@
+// Stream dispatch against the raw floor of the same run. The server runs as
+// `runledger serve` in a child process, so the load generator (appends and
+// WebSocket clients, here) does not share its event loop:
+//  - floor: INSERT + NOTIFY trigger -> LISTEN round trip, 500 events/s open loop;
+//  (a) append committed -> delivered to each of 100 clients at 500 events/s;
+//  (b) fan-out: 1,000 clients at 100 events/s, delivered ratio and p99;
+//  (c) replay: one client catching up from offset 0 over BENCH_REPLAY_EVENTS (default 1,000,000);
+//  (d) server RSS per 1,000 idle clients.
+// Latencies count from the scheduled send time (open loop), not the actual one.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import WebSocket from 'ws';
+import { append } from '../src/ledger/append.js';
+import type { NewEvent } from '../src/ledger/types.js';
+import { createPool } from '../src/ops/pool.js';
+import type { BenchContext, BenchResult } from './lib/context.js';
+import { Latencies, round } from './lib/stats.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const REPLAY_EVENTS = Number(process.env.BENCH_REPLAY_EVENTS ?? 1_000_000);
+const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/cli.js');
+
+const FLOOR_SQL = `
+  create table floor_events (id bigserial primary key, type text not null, data jsonb not null);
+  create function floor_notify() returns trigger language plpgsql as $$
+  begin perform pg_notify('floor', new.id::text); return null; end $$;
+  create trigger floor_notify after insert on floor_events for each row execute function floor_notify();`;
+
+const progress = (i: number): NewEvent => ({
+  streamType: 'job',
+  streamId: `job-${i % 997}`,
+  type: 'step.progress',
+  data: { jobId: `job-${i % 997}`, pipeline: 'bench', step: 'transcribe', attempt: 1, percent: i % 100 },
+});
+
+interface Server {
+  readonly child: ChildProcess;
+  readonly wsPort: number;
+  rssBytes(): number;
+  stop(): Promise<void>;
+}
+
+async function startServer(url: string): Promise<Server> {
+  const child = spawn(process.execPath, [CLI, 'serve'], {
+    env: {
+      ...process.env,
+      DATABASE_URL: url,
+      PORT: '0',
+      WS_PORT: '0',
+      LOG_LEVEL: 'info',
+      RUNLEDGER_MAX_CONNECTIONS_PER_IP: '100000',
+      // Replay (c) measures history replay, not a snapshot.
+      RUNLEDGER_REPLAY_LIMIT: String(Number.MAX_SAFE_INTEGER),
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const wsPort = await new Promise<number>((resolve, reject) => {
+    let text = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+      const match = /"wsPort":(\d+)/.exec(text);
+      if (match) resolve(Number(match[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`runledger serve exited with ${code}`)));
+  });
+  return {
+    child,
+    wsPort,
+    rssBytes: () => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) * 1024,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** A WebSocket client that notes when each offset arrived (a frame's `upTo` covers every offset since the last one). */
+interface Receiver {
+  readonly ws: WebSocket;
+  /** Arrival time (performance.now) by offset - start. */
+  readonly arrivals: Float64Array;
+  caughtUp: boolean;
+  reached: number;
+}
+
+function receiver(url: string, start: number, capacity: number): Promise<Receiver> {
+  const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 1 << 30 });
+  const self: Receiver = { ws, arrivals: new Float64Array(capacity), caughtUp: false, reached: start };
+  ws.on('message', (data: Buffer) => {
+    const now = performance.now();
+    // Frames are built with `type` then `upTo`/`offset` first: no need to parse every delta.
+    const text = data.toString('latin1', 0, 64);
+    if (text.startsWith('{"type":"deltas"')) {
+      const upTo = Number(/"upTo":(\d+)/.exec(text)![1]);
+      for (let offset = self.reached + 1; offset <= upTo; offset += 1) {
+        if (offset - start < capacity) self.arrivals[offset - start] = now;
+      }
+      self.reached = Math.max(self.reached, upTo);
+    } else if (text.startsWith('{"type":"caught_up"')) {
+      self.caughtUp = true;
+    }
+  });
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => resolve(self));
+    ws.once('error', reject);
+  });
+}
+
+async function connectMany(url: string, count: number, start: number, capacity: number): Promise<Receiver[]> {
+  const clients: Receiver[] = [];
+  for (let i = 0; i < count; i += 100) {
+    clients.push(...(await Promise.all(Array.from({ length: Math.min(100, count - i) }, () => receiver(url, start, capacity)))));
+  }
+  await until(() => clients.every((c) => c.caughtUp), 60_000);
+  return clients;
+}
+
+async function until(check: () => boolean, ms: number): Promise<boolean> {
+  const deadline = performance.now() + ms;
+  while (!check()) {
+    if (performance.now() > deadline) return false;
+    await sleep(10);
+  }
+  return true;
+}
+
+async function head(pool: pg.Pool): Promise<number> {
+  return Number((await pool.query('select coalesce(max(position), 0) as h from ledger.events')).rows[0].h);
+}
+
+/** Appends `rate` events/s for SECONDS, open loop; returns the scheduled time of each offset after `start`. */
+async function openLoopAppends(pool: pg.Pool, rate: number, start: number): Promise<Float64Array> {
+  const total = rate * SECONDS;
+  const scheduledAt = new Float64Array(total + 1);
+  const t0 = performance.now() + 50;
+  const inflight: Promise<unknown>[] = [];
+  for (let i = 0; i < total; i += 1) {
+    const scheduled = t0 + (i * 1000) / rate;
+    const wait = scheduled - performance.now();
+    if (wait > 1) await sleep(wait);
+    inflight.push(
+      append(pool, [progress(i)]).then(([result]) => {
+        scheduledAt[result!.position - start] = scheduled;
+      }),
+    );
+  }
+  await Promise.all(inflight);
+  return scheduledAt;
+}
+
+function deliveries(clients: Receiver[], scheduledAt: Float64Array, latencies: Latencies): number {
+  let delivered = 0;
+  for (const client of clients) {
+    for (let k = 1; k < scheduledAt.length; k += 1) {
+      const arrived = client.arrivals[k]!;
+      if (arrived > 0) {
+        delivered += 1;
+        latencies.record(Math.max(0, arrived - scheduledAt[k]!));
+      }
+    }
+  }
+  return delivered;
+}
+
+async function notifyRoundTrip(url: string, rate: number): Promise<Latencies> {
+  const listener = new pg.Client({ connectionString: url });
+  const writer = new pg.Client({ connectionString: url });
+  await Promise.all([listener.connect(), writer.connect()]);
+  await writer.query(FLOOR_SQL);
+  const sent = new Map<string, number>();
+  const arrived = new Map<string, number>();
+  listener.on('notification', (message) => arrived.set(message.payload ?? '', performance.now()));
+  await listener.query('listen floor');
+  const total = rate * SECONDS;
+  const t0 = performance.now() + 50;
+  const inflight: Promise<unknown>[] = [];
+  for (let i = 0; i < total; i += 1) {
+    const scheduled = t0 + (i * 1000) / rate;
+    const wait = scheduled - performance.now();
+    if (wait > 1) await sleep(wait);
+    inflight.push(
+      writer.query('insert into floor_events (type, data) values ($1, $2) returning id', ['bench.rtt', { i }]).then((r) => {
+        sent.set(String(r.rows[0].id), scheduled);
+      }),
+    );
+  }
+  await Promise.all(inflight);
+  await sleep(200);
+  const latencies = new Latencies();
+  for (const [id, at] of sent) {
+    const got = arrived.get(id);
+    if (got !== undefined) latencies.record(got - at);
+  }
+  await Promise.all([listener.end(), writer.end()]);
+  return latencies;
+}
+
+async function closeAll(clients: Receiver[]): Promise<void> {
+  await Promise.all(
+    clients.map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          if (c.ws.readyState === WebSocket.CLOSED) return resolve();
+          c.ws.once('close', () => resolve());
+          c.ws.close();
+        }),
+    ),
+  );
+}
+
+export default async function dispatchBench(context: BenchContext): Promise<BenchResult> {
+  const url = await context.freshDatabase('dispatch');
+  context.log(`floor: INSERT+NOTIFY -> LISTEN round trip at 500 events/s for ${SECONDS}s`);
+  const floor = await notifyRoundTrip(url, 500);
+
+  const pool = createPool(url, 16, 'runledger-bench');
+  const server = await startServer(url);
+  const wsUrl = `ws://127.0.0.1:${server.wsPort}/ws`;
+  try {
+    context.log(`(a) 100 clients, 500 events/s for ${SECONDS}s`);
+    let start = await head(pool);
+    let clients = await connectMany(`${wsUrl}?from=${start}`, Number(process.env.BENCH_DISPATCH_CLIENTS ?? 100), start, 500 * SECONDS + 1);
+    let scheduledAt = await openLoopAppends(pool, 500, start);
+    let last = await head(pool);
+    await until(() => clients.every((c) => c.reached >= last), 10_000);
+    const dispatch = new Latencies();
+    deliveries(clients, scheduledAt, dispatch);
+    await closeAll(clients);
+
+    context.log(`(b) 1,000 clients, 100 events/s for ${SECONDS}s`);
+    start = await head(pool);
+    const rssIdleBefore = server.rssBytes();
+    clients = await connectMany(`${wsUrl}?from=${start}`, 1000, start, 100 * SECONDS + 1);
+    await sleep(500);
+    // (d) is measured here: 1,000 connected clients with nothing to receive.
+    const rssIdleAfter = server.rssBytes();
+    scheduledAt = await openLoopAppends(pool, 100, start);
+    last = await head(pool);
+    await until(() => clients.every((c) => c.reached >= last), 10_000);
+    const fanout = new Latencies();
+    const delivered = deliveries(clients, scheduledAt, fanout);
+    const fanoutRatio = delivered / (clients.length * (scheduledAt.length - 1));
+    await closeAll(clients);
+
+    context.log(`(c) replay from 0 over ${REPLAY_EVENTS} events: generating them`);
+    const existing = await head(pool);
+    const batch = Array.from({ length: 1000 }, (_, i) => progress(i));
+    const toWrite = Math.max(0, REPLAY_EVENTS - existing);
+    for (let done = 0; done < toWrite; ) {
+      const writes = [];
+      for (let w = 0; w < 4 && done < toWrite; w += 1) {
+        const n = Math.min(1000, toWrite - done);
+        writes.push(append(pool, n === 1000 ? batch : batch.slice(0, n)));
+        done += n;
+      }
+      await Promise.all(writes);
+    }
+    const total = await head(pool);
+    context.log(`(c) replaying ${total} events`);
+    const replayStarted = performance.now();
+    const [replayer] = await connectMany(`${wsUrl}?from=0`, 1, 0, 1);
+    await until(() => replayer!.reached >= total, 600_000);
+    const replaySeconds = (performance.now() - replayStarted) / 1000;
+    await closeAll([replayer!]);
+
+    const json = {
+      floor_notify_rtt_p50_ms: floor.p(50),
+      floor_notify_rtt_p99_ms: floor.p(99),
+      dispatch_p50_ms: dispatch.p(50),
+      dispatch_p99_ms: dispatch.p(99),
+      dispatch_ratio_p50: round(dispatch.p(50) / floor.p(50), 2),
+      dispatch_samples: dispatch.count,
+      fanout_clients: 1000,
+      fanout_eps: 100,
+      fanout_p50_ms: fanout.p(50),
+      fanout_p99_ms: fanout.p(99),
+      fanout_delivered_ratio: round(fanoutRatio, 5),
+      replay_events: total,
+      replay_eps: Math.round(total / replaySeconds),
+      rss_mb_per_1k_clients: round((rssIdleAfter - rssIdleBefore) / 1e6, 1),
+    };
+    return {
+      rows: [
+        ['floor: INSERT+NOTIFY -> LISTEN p50', json.floor_notify_rtt_p50_ms, 'ms', '500 events/s open loop'],
+        ['floor: INSERT+NOTIFY -> LISTEN p99', json.floor_notify_rtt_p99_ms, 'ms'],
+        ['(a) dispatch p50, 100 clients', json.dispatch_p50_ms, 'ms', '500 events/s; target <= 2'],
+        ['(a) dispatch p99, 100 clients', json.dispatch_p99_ms, 'ms', 'target <= 10'],
+        ['(a) dispatch p50 / floor p50', json.dispatch_ratio_p50, 'x', 'target <= 3'],
+        ['(b) fan-out p50, 1,000 clients', json.fanout_p50_ms, 'ms', '100 events/s'],
+        ['(b) fan-out p99, 1,000 clients', json.fanout_p99_ms, 'ms', 'target <= 50'],
+        ['(b) fan-out delivered', json.fanout_delivered_ratio, 'ratio', 'target 1'],
+        [`(c) replay from 0 over ${total} events`, json.replay_eps, 'events/s', 'target >= 100,000'],
+        ['(d) server RSS per 1,000 idle clients', json.rss_mb_per_1k_clients, 'MB'],
+      ],
+      json,
+    };
+  } finally {
+    await server.stop();
+    await pool.end();
+  }
+}

@@ -1,0 +1,28 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { AppError } from '../ops/errors.js';
+import type { ApiDeps } from './deps.js';
+import { tokenAuth } from './middleware/token-auth.js';
+import { errorHandler, problemOf, problemResponse } from './problem.js';
+import { streamRoutes } from './routes/stream.js';
+
+export type { ApiDeps } from './deps.js';
+
+/** The HTTP API. Routes live in ./routes, one file per area, mounted here. */
+export function createApp(deps: ApiDeps): Hono {
+  const app = new Hono();
+  app.onError(errorHandler(deps.logger));
+  app.notFound((c) => problemResponse(c, problemOf(new AppError(404, 'not_found', `path: no route for ${c.req.method} ${c.req.path}`, { field: 'path' }))));
+  app.use(
+    '/api/*',
+    bodyLimit({
+      maxSize: deps.config.maxMessageBytes,
+      onError: () => {
+        throw new AppError(413, 'payload_too_large', `body: larger than ${deps.config.maxMessageBytes} bytes`, { field: 'body' });
+      },
+    }),
+  );
+  app.use('/api/*', tokenAuth({ token: deps.config.token }));
+  app.route('/api/stream', streamRoutes(deps));
+  return app;
+}

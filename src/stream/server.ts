@@ -1,0 +1,285 @@
+import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_listen_socket, us_socket, us_socket_context_t } from 'uWebSockets.js';
+import type { Queryable } from '../ledger/types.js';
+import type { Config } from '../ops/config.js';
+import { AppError } from '../ops/errors.js';
+import type { Logger } from '../ops/logger.js';
+import type { Feed } from './feed.js';
+import { filterFromQuery, type StreamFilter } from './filter.js';
+import { loadUws } from './native.js';
+import type { SnapshotFn } from './projections.js';
+import { CloseCode } from './close-codes.js';
+import { closeReason, futureOffset, parseClientMessage, parseOffset, PROTOCOL_VERSION, type ServerFrame } from './protocol.js';
+import { createSession, type Session } from './session.js';
+import { bearer, tokenMatches } from './token.js';
+
+export type StreamServerConfig = Pick<
+  Config,
+  'host' | 'wsPort' | 'token' | 'maxMessageBytes' | 'maxConnectionsPerIp' | 'replayLimit' | 'maxBufferedBytes'
+>;
+
+export interface StreamServerOptions {
+  readonly config: StreamServerConfig;
+  readonly db: Queryable;
+  readonly feed: Feed;
+  readonly logger: Logger;
+  /** Names this process in `hello`, so a client can tell which of several servers it reached. */
+  readonly serverId: string;
+  readonly snapshot?: SnapshotFn;
+  /** Seconds without traffic before a socket is closed; pings are sent automatically before that. (Default: 60) */
+  readonly idleTimeoutSeconds?: number;
+  /** Events per history page in replay. (Default: 2000) */
+  readonly pageSize?: number;
+  /** Live deltas held per subscriber during replay before it rereads instead. (Default: 20000) */
+  readonly maxPending?: number;
+  /** How often filtered subscribers are told how far they are, ms. (Default: 1000) */
+  readonly positionIntervalMs?: number;
+}
+
+export interface StreamServer {
+  /** The port actually bound (useful with port 0). */
+  readonly port: number;
+  readonly connections: number;
+  /** Stops accepting, closes every socket with the shutdown code and its resume offset. */
+  close(): Promise<void>;
+}
+
+interface Client {
+  readonly address: string;
+  readonly query: URLSearchParams;
+  readonly refuse?: { code: number; reason: string };
+  session?: Session;
+  /** Offset of the newest frame queued to this socket: where it resumes if closed now. */
+  queued: number;
+  closed: boolean;
+  waiters: (() => void)[];
+}
+
+/**
+ * The WebSocket server, on uWebSockets.js's native binding:
+ * `ws://HOST:PORT/ws?from=N&job=&pipeline=&types=&stats=1&token=`.
+ * The protocol is in protocol.ts and docs/stream.md.
+ */
+export async function startStreamServer(options: StreamServerOptions): Promise<StreamServer> {
+  const uws = loadUws();
+  const { config, feed, logger } = options;
+  const maxBuffered = config.maxBufferedBytes;
+  const lowWater = Math.max(1, Math.floor(maxBuffered / 4));
+  const perAddress = new Map<string, number>();
+  const sockets = new Set<WebSocket<Client>>();
+  let closing = false;
+
+  const end = (ws: WebSocket<Client>, code: number, reason: string) => {
+    const client = ws.getUserData();
+    if (client.closed) return;
+    client.closed = true;
+    ws.end(code, reason);
+  };
+
+  const frame = (ws: WebSocket<Client>, value: ServerFrame) => {
+    if (!ws.getUserData().closed) ws.send(JSON.stringify(value));
+  };
+
+  const refuse = (ws: WebSocket<Client>, error: unknown) => {
+    if (error instanceof AppError) {
+      frame(ws, { type: 'error', code: error.code, message: error.message, field: error.field });
+      end(ws, CloseCode.badRequest, closeReason(`bad_request ${error.field ?? ''}`.trim()));
+    } else {
+      logger.error({ err: error }, 'stream subscription failed');
+      frame(ws, { type: 'error', code: 'internal', message: 'internal error; reconnect to resume' });
+      end(ws, 1011, closeReason('internal_error', ws.getUserData().queued));
+    }
+  };
+
+  const slow = (ws: WebSocket<Client>) => {
+    const client = ws.getUserData();
+    logger.info({ address: client.address, from: client.queued, buffered: ws.getBufferedAmount() }, 'closed slow consumer');
+    end(ws, CloseCode.slowConsumer, closeReason('slow_consumer', client.queued));
+  };
+
+  /** Replaces the socket's subscription; a future offset is refused before the old one is dropped. */
+  const subscribe = async (ws: WebSocket<Client>, from: number, filter: StreamFilter, snapshot: boolean, announce: boolean) => {
+    const client = ws.getUserData();
+    if (from > feed.position) {
+      const head = await feed.head();
+      if (from > head) throw futureOffset('from', from, head);
+    }
+    if (client.closed) return;
+    if (announce) frame(ws, { type: 'subscribed', from, filter });
+    client.session?.stop();
+    const session = createSession({
+      feed,
+      db: options.db,
+      replayLimit: config.replayLimit,
+      snapshot: options.snapshot,
+      pageSize: options.pageSize,
+      maxPending: options.maxPending,
+      onError: (error) => logger.error({ err: error }, 'stream session failed'),
+      transport: {
+        send(json, _type, offset) {
+          if (client.closed) return;
+          let result = 0;
+          ws.cork(() => {
+            result = ws.send(json);
+          });
+          // 2 means uWS dropped the frame: a gap, so the client must go.
+          if (result === 2) {
+            client.session?.stop();
+            slow(ws);
+            return;
+          }
+          if (offset !== undefined) client.queued = offset;
+        },
+        full: () => !client.closed && ws.getBufferedAmount() > maxBuffered,
+        writable() {
+          if (client.closed || ws.getBufferedAmount() <= lowWater) return Promise.resolve();
+          return new Promise((resolve) => client.waiters.push(resolve));
+        },
+        slow: () => slow(ws),
+      },
+    });
+    client.session = session;
+    client.queued = Math.max(client.queued, from);
+    await session.subscribe({ from, filter, snapshot });
+  };
+
+  const app: TemplatedApp = uws.App();
+  app.ws<Client>('/ws', {
+    // Up to twice the limit uWS hands us the message and we close with 1009
+    // and a reason; beyond that uWS drops the connection itself (1006).
+    maxPayloadLength: config.maxMessageBytes * 2,
+    idleTimeout: options.idleTimeoutSeconds ?? 60,
+    sendPingsAutomatically: true,
+    // We close slow consumers ourselves at maxBufferedBytes (with a resume
+    // offset); uWS's own limit is only a backstop and must never drop frames.
+    maxBackpressure: maxBuffered + 256 * 1024 * 1024,
+    closeOnBackpressureLimit: 0,
+    upgrade: (res: HttpResponse, req: HttpRequest, context: us_socket_context_t) => {
+      const address = Buffer.from(res.getRemoteAddressAsText()).toString();
+      const query = new URLSearchParams(req.getQuery() ?? '');
+      let refusal: Client['refuse'];
+      if (closing) refusal = { code: CloseCode.shuttingDown, reason: 'shutting_down' };
+      else if (config.token !== undefined && !tokenMatches(config.token, query.get('token') ?? bearer(req.getHeader('authorization')))) {
+        refusal = { code: CloseCode.unauthorized, reason: 'unauthorized' };
+      } else if ((perAddress.get(address) ?? 0) >= config.maxConnectionsPerIp) {
+        refusal = { code: CloseCode.tooManyConnections, reason: `too_many_connections max=${config.maxConnectionsPerIp}` };
+      }
+      const client: Client = { address, query, refuse: refusal, queued: 0, closed: false, waiters: [] };
+      res.upgrade(
+        client,
+        req.getHeader('sec-websocket-key'),
+        req.getHeader('sec-websocket-protocol'),
+        req.getHeader('sec-websocket-extensions'),
+        context,
+      );
+    },
+    open: (ws) => {
+      const client = ws.getUserData();
+      if (client.refuse) {
+        // Refused after the upgrade rather than with an HTTP status: a
+        // browser's WebSocket only ever sees close codes.
+        if (client.refuse.code === CloseCode.tooManyConnections) logger.warn({ address: client.address }, 'connection cap reached');
+        end(ws, client.refuse.code, client.refuse.reason);
+        return;
+      }
+      sockets.add(ws);
+      perAddress.set(client.address, (perAddress.get(client.address) ?? 0) + 1);
+      let from: number;
+      let filter: StreamFilter;
+      try {
+        const raw = client.query.get('from');
+        from = raw === null || raw === '' ? feed.position : parseOffset(raw, 'from');
+        filter = filterFromQuery(client.query);
+      } catch (error) {
+        refuse(ws, error);
+        return;
+      }
+      frame(ws, { type: 'hello', protocol: PROTOCOL_VERSION, server: options.serverId, head: feed.position, from });
+      subscribe(ws, from, filter, client.query.get('snapshot') === '1', false).catch((error) => refuse(ws, error));
+    },
+    message: (ws, message, isBinary) => {
+      const client = ws.getUserData();
+      if (client.closed) return;
+      if (message.byteLength > config.maxMessageBytes) {
+        logger.warn({ address: client.address, bytes: message.byteLength }, 'stream message over the limit');
+        end(ws, 1009, closeReason(`message_too_big max=${config.maxMessageBytes}`));
+        return;
+      }
+      let parsed;
+      try {
+        if (isBinary) throw new AppError(400, 'invalid_message', 'message: binary frames are not accepted; send JSON text', { field: 'message' });
+        parsed = parseClientMessage(Buffer.from(message).toString('utf8'));
+      } catch (error) {
+        const appError = error as AppError;
+        frame(ws, { type: 'error', code: appError.code, message: appError.message, field: appError.field });
+        return;
+      }
+      if (parsed.type === 'ping') {
+        frame(ws, { type: 'pong', ...(parsed.id !== undefined ? { id: parsed.id } : {}), offset: client.session?.offset ?? client.queued });
+      } else if (parsed.type === 'unsubscribe') {
+        client.session?.unsubscribe();
+        frame(ws, { type: 'unsubscribed', offset: client.session?.offset ?? client.queued });
+      } else {
+        const from = parsed.from ?? client.session?.offset ?? feed.position;
+        subscribe(ws, from, parsed.filter, parsed.snapshot === true, true).catch((error) => {
+          if (!(error instanceof AppError)) return refuse(ws, error);
+          frame(ws, { type: 'error', code: error.code, message: error.message, field: error.field });
+        });
+      }
+    },
+    drain: (ws) => {
+      const client = ws.getUserData();
+      if (ws.getBufferedAmount() > lowWater) return;
+      const waiters = client.waiters;
+      client.waiters = [];
+      for (const resolve of waiters) resolve();
+    },
+    close: (ws) => {
+      const client = ws.getUserData();
+      client.closed = true;
+      client.session?.stop();
+      for (const resolve of client.waiters) resolve();
+      client.waiters = [];
+      if (sockets.delete(ws)) {
+        const count = (perAddress.get(client.address) ?? 1) - 1;
+        if (count > 0) perAddress.set(client.address, count);
+        else perAddress.delete(client.address);
+      }
+    },
+  });
+  app.any('/*', (res) => {
+    res.writeStatus('404 Not Found').writeHeader('content-type', 'application/json').end('{"error":"the stream is at /ws"}');
+  });
+
+  const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
+    app.listen(config.host, config.wsPort, (socket) => {
+      if (socket) resolve(socket);
+      else reject(new Error(`the stream server could not listen on ${config.host}:${config.wsPort}; is the port taken? (WS_PORT)`));
+    });
+  });
+  const port = uws.us_socket_local_port(listenSocket as unknown as us_socket);
+
+  const ticker = setInterval(() => {
+    for (const ws of sockets) {
+      const client = ws.getUserData();
+      if (!client.closed) ws.cork(() => client.session?.tick());
+    }
+  }, options.positionIntervalMs ?? 1000);
+  ticker.unref();
+
+  return {
+    port,
+    get connections() {
+      return sockets.size;
+    },
+    async close() {
+      closing = true;
+      clearInterval(ticker);
+      uws.us_listen_socket_close(listenSocket);
+      for (const ws of [...sockets]) {
+        const client = ws.getUserData();
+        client.session?.stop();
+        end(ws, CloseCode.shuttingDown, closeReason('shutting_down', client.queued));
+      }
+    },
+  };
+}
