@@ -50,7 +50,8 @@ describe('rebuild', () => {
 
     // What a rebuild that died would leave behind.
     await db.pool.query('create schema projection_build_1_2; create schema projection_old_3_4');
-    const result = await rebuild(db.pool, { logger, pageSize: 700 });
+    // Pages and flushes smaller than the ledger: rows are written out, then changed and written again.
+    const result = await rebuild(db.pool, { logger, pageSize: 700, flushEvents: 1400 });
     assert.equal(result!.position, ledgerHead);
     const { rows: schemas } = await db.pool.query(`select nspname from pg_namespace where nspname like 'projection%'`);
     assert.deepEqual(schemas.map((row) => row.nspname), ['projection']);
