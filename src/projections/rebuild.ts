@@ -2,13 +2,13 @@ import pg from 'pg';
 import type { LedgerEvent, Queryable } from '../ledger/types.js';
 import type { Logger } from '../ops/logger.js';
 import { saveTouched, touchedStatements } from './apply-batch.js';
+import { PROJECTIONS_LOCK_SPACE, REBUILD_LOCK } from './locks.js';
 import { eventToDeltas } from './deltas.js';
 import { emptyModel, type Model } from './model.js';
 import { applyDeltas, newTouched, type Touched } from './reducer.js';
 import { PROJECTION_SCHEMA, readCheckpoint, runStatements, writeCheckpoint } from './tables.js';
 import { PROJECTION_VERSION } from './version.js';
 
-const REBUILD_LOCK = 7_316_203;
 /** Catch-up rounds before the swap stop when a round read fewer events than this. */
 const CATCH_UP_SMALL = 2000;
 /** Connections writing the fresh tables at once. */
@@ -146,7 +146,7 @@ export async function rebuild(pool: pg.Pool, options: RebuildOptions = {}): Prom
   const { logger, to } = options;
   const client = await pool.connect();
   try {
-    await client.query('select pg_advisory_lock($1)', [REBUILD_LOCK]);
+    await client.query('select pg_advisory_lock($1, $2)', [PROJECTIONS_LOCK_SPACE, REBUILD_LOCK]);
     if (options.onlyIfStale && (await readCheckpoint(client)).version === PROJECTION_VERSION) return undefined;
     // Builds (and swapped-out schemas) left behind by a rebuild that died; the lock says none is running.
     const { rows: leftovers } = await client.query<{ nspname: string }>(
