@@ -19,7 +19,7 @@ describe('projections over the real demo pipelines', () => {
   let db: TestDatabase;
   let doorbell: Doorbell;
   let projector: Projector;
-  let worker: RunningWorker;
+  let worker: RunningWorker | undefined;
   before(async () => {
     db = await createTestDatabase();
     registerDemoPipelines();
@@ -31,7 +31,7 @@ describe('projections over the real demo pipelines', () => {
     worker = await startWorker({ url: db.url, config, logger, crontab: false, pollIntervalMs: 100, graceMs: 2000, loadSampleMs: 300 });
   });
   after(async () => {
-    await worker.stop();
+    await worker?.stop();
     await projector.stop();
     await doorbell.stop();
     await db.drop();
@@ -55,6 +55,10 @@ describe('projections over the real demo pipelines', () => {
     const failed = Object.values((await snapshot(db.pool)).model.jobs).filter((job) => job.status === 'failed');
     for (const job of failed) await retryJob(db.pool, job.id);
     await eventually(allFinished, 60_000, 'retried jobs finished');
+    // Stopped, the worker appends nothing more (its load samples and heartbeats would move the head).
+    await worker!.stop();
+    worker = undefined;
+    await projector.caughtUp();
 
     const { offset, model } = await snapshot(db.pool);
     assert.deepStrictEqual(model, (await modelAt(db.pool, offset)).model);
@@ -70,15 +74,12 @@ describe('projections over the real demo pipelines', () => {
     assert.deepEqual(model.queues, {}, 'no step waits once every job finished');
     const counts = Object.entries(model.stats).filter(([id]) => id.startsWith('jobs/')).flatMap(([, row]) => Object.values(row));
     assert.equal(counts.reduce((a, b) => a + b, 0), jobIds.length);
-    assert.ok(Object.values(model.workers).some((w) => w.status === 'online' && w.completed > 0 && w.runningSteps.length === 0));
+    assert.ok(Object.values(model.workers).some((w) => w.status === 'stopped' && w.completed > 0 && w.runningSteps.length === 0));
     assert.ok(Object.keys(model.stats).some((id) => id.startsWith('durations/video_clip/')));
 
     const incremental = await dumpTables(db.pool);
     await rebuild(db.pool, {});
-    await projector.caughtUp();
-    // Worker heartbeats may have appended since: compare at one offset.
-    const rebuilt = await snapshot(db.pool);
-    assert.deepStrictEqual(rebuilt.model, (await modelAt(db.pool, rebuilt.offset)).model);
-    if (rebuilt.offset === offset) assert.deepStrictEqual(await dumpTables(db.pool), incremental);
+    assert.deepStrictEqual(await dumpTables(db.pool), incremental);
+    assert.equal((await snapshot(db.pool)).offset, offset);
   });
 });
