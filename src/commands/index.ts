@@ -5,6 +5,7 @@ import { serveCommand } from './serve.js';
 import { startCommand } from './start.js';
 import { tailCommand } from './tail.js';
 import { verifyCommand } from './verify.js';
+import { workCommand } from './work.js';
 
 export const commands: Record<string, Command> = {
   start: startCommand,
@@ -13,4 +14,5 @@ export const commands: Record<string, Command> = {
   verify: verifyCommand,
   tail: tailCommand,
   rebuild: rebuildCommand,
+  work: workCommand,
 };

@@ -1,4 +1,5 @@
 import { untilSignal } from '../ops/signals.js';
+import { registerDemoPipelines, startDemoLoad, startSweeper, startWorker } from '../pipelines/index.js';
 import type { Command } from './command.js';
 import { startServers, takeOverSignals } from './serve.js';
 import { withDatabase } from './with-database.js';
@@ -7,11 +8,22 @@ export const startCommand: Command = {
   summary: 'run everything in one process on the embedded PostgreSQL (or DATABASE_URL) until Ctrl-C',
   run: (_args, context) =>
     withDatabase(context, async (pool, database) => {
+      const { config, logger } = context;
       takeOverSignals();
       const servers = await startServers(pool, database.url, context);
-      context.logger.info({ embedded: database.embedded }, 'runledger started; Ctrl-C to stop');
+      registerDemoPipelines();
+      const worker = await startWorker({ url: database.url, config, logger });
+      const sweeper = startSweeper({ pool, config, logger });
+      const demo = config.demo
+        ? startDemoLoad({ pool, logger, jobsPerSecond: config.demoJobsPerSecond, failureRate: config.demoFailureRate })
+        : undefined;
+      logger.info({ embedded: database.embedded, demo: config.demo }, 'runledger started; Ctrl-C to stop');
       const signal = await untilSignal();
-      context.logger.info({ signal }, 'stopping');
+      logger.info({ signal }, 'stopping');
+      await demo?.stop();
+      await sweeper.stop();
+      await worker.stop(signal);
+      // Last, so dashboards are told the offset to resume from after everything else settled.
       await servers.stop();
       return 0;
     }),

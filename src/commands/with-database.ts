@@ -12,6 +12,10 @@ export async function withDatabase<T>(
   const database = await openDatabase(config, (line) => logger.debug({ postgres: line.trim() }));
   const pool = createPool(database.url, config.poolSize);
   try {
+    await pool.query('select 1').catch((error: Error) => {
+      const where = database.url.replace(/:[^:@/]*@/, ':***@');
+      throw new Error(`cannot reach PostgreSQL at ${where}: ${error.message}. Check DATABASE_URL.`, { cause: error });
+    });
     const applied = await migrate(pool);
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
     return await body(pool, database);

@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import { AppError } from '../ops/errors.js';
 import type { AppendResult, NewEvent, Queryable } from './types.js';
 import { validateEvents } from './validate.js';
@@ -24,14 +25,50 @@ export async function append(
 ): Promise<AppendResult[]> {
   const payload = validateEvents(events, options.maxEventBytes ?? 256 * 1024);
   try {
-    const { rows } = await db.query<{ out_position: string; out_stream_version: string }>(
-      'select out_position, out_stream_version from ledger.append($1::jsonb, $2::bigint)',
+    const { rows } = await db.query<AppendRow>(
+      'select first_position, stream_versions from ledger.append($1::jsonb, $2::bigint)',
       [payload, options.expectedVersion ?? null],
     );
-    return rows.map((row) => ({ position: Number(row.out_position), streamVersion: Number(row.out_stream_version) }));
+    return toResults(rows[0]!);
   } catch (error) {
     throw translateAppendError(error);
   }
+}
+
+/**
+ * Appends as the last statement of the caller's open transaction and commits
+ * it, in one round trip: the ordering lock is held only while the server
+ * works, never while a COMMIT travels back from the client. On error the
+ * transaction is left aborted; the caller rolls back.
+ */
+export async function appendAndCommit(
+  client: pg.PoolClient | pg.Client,
+  events: readonly NewEvent[],
+  options: AppendOptions = {},
+): Promise<AppendResult[]> {
+  const payload = validateEvents(events, options.maxEventBytes ?? 256 * 1024);
+  const expected = options.expectedVersion === undefined ? 'null' : String(Math.trunc(options.expectedVersion));
+  // Two statements in one simple query: no bind parameters, so the payload
+  // travels as an escaped literal.
+  const sql =
+    `select first_position, stream_versions from ledger.append(${client.escapeLiteral(payload)}::jsonb, ${expected}::bigint);` +
+    ' commit';
+  try {
+    const results = (await client.query(sql)) as unknown as pg.QueryResult<AppendRow>[];
+    return toResults(results[0]!.rows[0]!);
+  } catch (error) {
+    throw translateAppendError(error);
+  }
+}
+
+interface AppendRow {
+  first_position: string;
+  stream_versions: string[];
+}
+
+function toResults(row: AppendRow): AppendResult[] {
+  const first = Number(row.first_position);
+  return row.stream_versions.map((version, i) => ({ position: first + i, streamVersion: Number(version) }));
 }
 
 function translateAppendError(error: unknown): unknown {

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Logger, runMigrations } from 'graphile-worker';
 import type pg from 'pg';
 
 const SQL_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..', 'sql');
@@ -28,6 +29,7 @@ export async function loadMigrations(dir = SQL_DIR): Promise<Migration[]> {
  * Applies the numbered files of `sql/` in order, each in its own transaction.
  * Safe when several processes migrate at once: each transaction takes the same
  * advisory lock and skips migrations another process already applied.
+ * Then installs (or upgrades) graphile-worker's schema.
  */
 export async function migrate(pool: pg.Pool): Promise<number[]> {
   const migrations = await loadMigrations();
@@ -60,5 +62,10 @@ export async function migrate(pool: pg.Pool): Promise<number[]> {
       client.release();
     }
   }
+  // graphile-worker's own schema, which pipeline steps run on. It migrates
+  // under its own lock, so concurrent processes are safe here too.
+  // Its own short-lived pool from the same URL: handing it ours would make it
+  // install error handlers on a pool it does not own.
+  await runMigrations({ connectionString: pool.options.connectionString, maxPoolSize: 1, logger: new Logger(() => () => {}) });
   return applied;
 }

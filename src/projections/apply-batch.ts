@@ -3,7 +3,10 @@ import type { Delta, Entity } from './delta.js';
 import { eventToDeltas } from './deltas.js';
 import { emptyModel, type Model } from './model.js';
 import { applyDeltas, newTouched, type Touched } from './reducer.js';
-import { ENTITIES, MODEL_KEYS, deleteEntity, readCheckpoint, readEntity, writeCheckpoint, writeEntity } from './tables.js';
+import {
+  ENTITIES, MODEL_KEYS, deleteStatement, insertStatements, readCheckpoint, readEntity, runStatements, writeCheckpoint,
+  type Statement,
+} from './tables.js';
 
 /** The checkpoint is behind the batch: events between them were not applied. The caller re-reads from `checkpoint`. */
 export class CheckpointGap extends Error {
@@ -77,6 +80,16 @@ async function loadAffected(db: Queryable, schema: string, deltas: readonly Delt
 
 /** Writes the touched rows that still exist and deletes the ones the reducer removed. */
 export async function saveTouched(db: Queryable, schema: string, model: Model, touched: Touched, upsert: boolean): Promise<void> {
+  await runStatements(db, touchedStatements(schema, model, touched, upsert));
+}
+
+/**
+ * The statements saving the touched rows, serialised now: later changes to
+ * the model do not change them. Deletes and writes never name the same row,
+ * so they may run in any order.
+ */
+export function touchedStatements(schema: string, model: Model, touched: Touched, upsert: boolean): Statement[] {
+  const statements: Statement[] = [];
   for (const entity of ENTITIES as Entity[]) {
     const ids = touched[entity];
     if (ids.size === 0) continue;
@@ -87,7 +100,9 @@ export async function saveTouched(db: Queryable, schema: string, model: Model, t
       if (table[id] === undefined) removed.push(id);
       else present.set(id, table[id]);
     }
-    await deleteEntity(db, schema, entity, removed);
-    await writeEntity(db, schema, entity, present, upsert);
+    const deletion = deleteStatement(schema, entity, removed);
+    if (deletion) statements.push(deletion);
+    statements.push(...insertStatements(schema, entity, present, upsert));
   }
+  return statements;
 }

@@ -7,11 +7,11 @@ import type { LedgerEvent } from '../ledger/types.js';
 import type { Logger } from '../ops/logger.js';
 import { applyBatch, CheckpointGap } from './apply-batch.js';
 import type { Delta } from './delta.js';
+import { PROJECTIONS_LOCK_SPACE, PROJECTOR_LOCK } from './locks.js';
 import { PROJECTION_SCHEMA, readCheckpoint } from './tables.js';
 import { ensureProjectionVersion } from './rebuild.js';
 
-/** Any constant will do; it only has to be the same in every process (see also src/ops/migrate.ts). */
-export const PROJECTOR_LOCK = 7_316_202;
+export { PROJECTIONS_LOCK_SPACE, PROJECTOR_LOCK } from './locks.js';
 
 export type DeltaListener = (deltas: Delta[], position: number) => void;
 
@@ -125,7 +125,7 @@ export function startProjector(options: ProjectorOptions): Projector {
           broken = true;
           endLead?.('lost');
         });
-        const { rows } = await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1) as ok', [PROJECTOR_LOCK]);
+        const { rows } = await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1, $2) as ok', [PROJECTIONS_LOCK_SPACE, PROJECTOR_LOCK]);
         if (rows[0]!.ok) {
           leader = true;
           logger.info('projector leads');

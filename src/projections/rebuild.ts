@@ -1,18 +1,19 @@
 import pg from 'pg';
 import type { LedgerEvent, Queryable } from '../ledger/types.js';
 import type { Logger } from '../ops/logger.js';
-import { saveTouched } from './apply-batch.js';
+import { saveTouched, touchedStatements } from './apply-batch.js';
+import { PROJECTIONS_LOCK_SPACE, REBUILD_LOCK } from './locks.js';
 import { eventToDeltas } from './deltas.js';
 import { emptyModel, type Model } from './model.js';
 import { applyDeltas, newTouched, type Touched } from './reducer.js';
-import { PROJECTION_SCHEMA, readCheckpoint, writeCheckpoint, writeModel } from './tables.js';
+import { PROJECTION_SCHEMA, readCheckpoint, runStatements, writeCheckpoint } from './tables.js';
 import { PROJECTION_VERSION } from './version.js';
 
-const REBUILD_LOCK = 7_316_203;
 /** Catch-up rounds before the swap stop when a round read fewer events than this. */
 const CATCH_UP_SMALL = 2000;
 /** Connections writing the fresh tables at once. */
 const WRITERS = 3;
+
 
 export interface RebuildOptions {
   /** Build the read model as of this offset into the schema `projection_at_<to>` and leave the live one alone. */
@@ -20,6 +21,8 @@ export interface RebuildOptions {
   readonly logger?: Logger;
   /** Events read per query. (Default: 20000) */
   readonly pageSize?: number;
+  /** The first build writes out the rows changed by this many events at a time, while it reduces the next ones. (Default: 100000) */
+  readonly flushEvents?: number;
   /** Skip the rebuild when, once the rebuild lock is held, the stored version already matches the code. (Default: false) */
   readonly onlyIfStale?: boolean;
   /** Called after the first full build, before catching up and swapping; for tests. */
@@ -43,23 +46,26 @@ export interface ReplayResult {
 
 /**
  * Applies every event after `after` (up to `until`, or until the ledger runs
- * out) to an in-memory model with the projector's own pure functions. The
- * next page is fetched while the current one is reduced.
+ * out, or a page past `maxEvents`) to an in-memory model with the projector's
+ * own pure functions. The next page is fetched while the current one is
+ * reduced. `touched` collects the rows that changed.
  */
 export async function replay(
   db: Queryable,
   model: Model,
   after: number,
-  options: { until?: number; pageSize?: number; touched?: Touched } = {},
+  options: { until?: number; pageSize?: number; touched?: Touched; maxEvents?: number } = {},
 ): Promise<ReplayResult> {
   const pageSize = options.pageSize ?? 20_000;
+  const maxEvents = options.maxEvents ?? Infinity;
   let position = after;
   let events = 0;
   const fetch = (from: number) => readPage(db, from, options.until, pageSize);
   let page: LedgerEvent[] = await fetch(position);
   while (page.length > 0) {
     const last = page[page.length - 1]!.position;
-    const next = page.length === pageSize ? fetch(last) : Promise.resolve([]);
+    const more = page.length === pageSize && events + page.length < maxEvents;
+    const next = more ? fetch(last) : Promise.resolve([]);
     // Keep a rejected prefetch from being reported as unhandled while we reduce.
     next.catch(() => {});
     for (const event of page) applyDeltas(model, eventToDeltas(event), options.touched);
@@ -71,16 +77,14 @@ export async function replay(
 }
 
 /**
- * Reads events for replay: the columns `eventToDeltas` looks at, parsed by
- * the same pg parsers as the ledger's `read` (so times come out identical),
- * with the parse of `recorded_at` remembered, as a whole append batch shares one.
+ * Reads events for replay: only the columns `eventToDeltas` looks at (the
+ * stream columns are left empty), parsed by the same pg parsers as the
+ * ledger's `read` so times come out identical, with the parse of
+ * `recorded_at` remembered, as a whole append batch shares one.
  */
 async function readPage(db: Queryable, after: number, until: number | undefined, limit: number): Promise<LedgerEvent[]> {
-  const { rows } = await db.query<{
-    position: number; stream_type: string; stream_id: string; stream_version: number; type: string;
-    data: Record<string, unknown>; recorded_at: Date;
-  }>({
-    text: `select position, stream_type, stream_id, stream_version, type, data, recorded_at
+  const { rows } = await db.query<{ position: number; type: string; data: Record<string, unknown>; recorded_at: string }>({
+    text: `select position, type, data, recorded_at
              from ledger.events where position > $1 and ($2::bigint is null or position <= $2)
             order by position limit $3`,
     values: [after, until ?? null, limit],
@@ -88,13 +92,13 @@ async function readPage(db: Queryable, after: number, until: number | undefined,
   });
   return rows.map((row) => ({
     position: row.position,
-    streamType: row.stream_type,
-    streamId: row.stream_id,
-    streamVersion: row.stream_version,
+    streamType: '',
+    streamId: '',
+    streamVersion: 0,
     type: row.type,
     data: row.data,
     metadata: NO_METADATA,
-    recordedAt: row.recorded_at as unknown as string,
+    recordedAt: row.recorded_at,
   }));
 }
 
@@ -142,25 +146,41 @@ export async function rebuild(pool: pg.Pool, options: RebuildOptions = {}): Prom
   const { logger, to } = options;
   const client = await pool.connect();
   try {
-    await client.query('select pg_advisory_lock($1)', [REBUILD_LOCK]);
+    await client.query('select pg_advisory_lock($1, $2)', [PROJECTIONS_LOCK_SPACE, REBUILD_LOCK]);
     if (options.onlyIfStale && (await readCheckpoint(client)).version === PROJECTION_VERSION) return undefined;
-    // Builds left behind by a rebuild that died; the lock says none is running.
+    // Builds (and swapped-out schemas) left behind by a rebuild that died; the lock says none is running.
     const { rows: leftovers } = await client.query<{ nspname: string }>(
-      `select nspname from pg_namespace where nspname like 'projection\\_build\\_%'`,
+      `select nspname from pg_namespace where nspname like 'projection\\_build\\_%' or nspname like 'projection\\_old\\_%'`,
     );
     for (const { nspname } of leftovers) await client.query(`drop schema "${nspname}" cascade`);
 
-    const build = `projection_build_${process.pid}_${Date.now()}`;
-    const model = emptyModel();
-    const first = await replay(pool, model, 0, { until: to, pageSize: options.pageSize });
-    let { position } = first;
-    let events = first.events;
-    logger?.info({ events, position, ms: Math.round(performance.now() - started) }, 'rebuild: ledger replayed');
-
     // Nobody looks at the build schema until it is renamed, so it is written
-    // in many transactions at once; only the swap below must be atomic.
+    // in many transactions, on several connections, while the replay goes on:
+    // after every `flushEvents` events the rows they changed are serialised
+    // and upserted in the background (flushes run one after another), while
+    // the next events are reduced. Only the swap below must be atomic.
+    const build = `projection_build_${process.pid}_${Date.now()}`;
     await client.query('select runledger.create_projection_tables($1)', [build]);
-    await writeModel(pool, build, model, WRITERS);
+    const flushEvents = options.flushEvents ?? 100_000;
+    const model = emptyModel();
+    let position = 0;
+    let events = 0;
+    let flushed = Promise.resolve();
+    for (;;) {
+      const touched = newTouched();
+      const round = await replay(pool, model, position, { until: to, pageSize: options.pageSize, touched, maxEvents: flushEvents });
+      position = round.position;
+      events += round.events;
+      if (round.events > 0) {
+        const statements = touchedStatements(build, model, touched, true);
+        flushed = flushed.then(() => runStatements(pool, statements, WRITERS));
+        // Awaited below; this only keeps a failure from being reported as unhandled meanwhile.
+        flushed.catch(() => {});
+      }
+      if (round.events < flushEvents) break;
+    }
+    logger?.info({ events, position, ms: Math.round(performance.now() - started) }, 'rebuild: ledger replayed');
+    await flushed;
     await writeCheckpoint(client, build, position, PROJECTION_VERSION);
     await options.afterBuild?.();
 

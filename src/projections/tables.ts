@@ -118,9 +118,15 @@ export async function readEntity(
 
 const CHUNK = 5000;
 
+/** One SQL statement with its parameters, ready to run on any connection. */
+export interface Statement {
+  readonly text: string;
+  readonly values: unknown[];
+}
+
 /**
  * Inserts (or, with `upsert`, inserts or updates) model rows of one entity,
- * many rows per statement through jsonb_populate_recordset.
+ * many rows per statement through json_populate_recordset.
  */
 export async function writeEntity(
   db: Queryable,
@@ -129,15 +135,16 @@ export async function writeEntity(
   rows: ReadonlyMap<string, unknown> | Record<string, unknown>,
   upsert: boolean,
 ): Promise<void> {
-  for (const [sql, json] of insertStatements(schema, entity, rows, upsert)) await db.query(sql, [json]);
+  for (const statement of insertStatements(schema, entity, rows, upsert)) await db.query(statement.text, statement.values);
 }
 
-function* insertStatements(
+/** The statements writing `rows`; each row is serialised as the generator reaches it. */
+export function* insertStatements(
   schema: string,
   entity: Entity,
   rows: ReadonlyMap<string, unknown> | Record<string, unknown>,
   upsert: boolean,
-): Generator<[sql: string, json: string]> {
+): Generator<Statement> {
   const table = TABLE_SPECS[entity];
   const entries = rows instanceof Map ? [...rows] : Object.entries(rows);
   if (entries.length === 0) return;
@@ -149,15 +156,24 @@ function* insertStatements(
         .join(', ')}`
     : '';
   // json_populate_recordset parses faster than its jsonb twin.
-  const sql = `insert into ${target} select * from json_populate_recordset(null::${target}, $1::json)${conflict}`;
+  const text = `insert into ${target} select * from json_populate_recordset(null::${target}, $1::json)${conflict}`;
   for (let start = 0; start < entries.length; start += CHUNK) {
     const parts: string[] = [];
     for (let i = start; i < Math.min(entries.length, start + CHUNK); i += 1) {
       const [id, value] = entries[i]!;
       parts.push(JSON.stringify(toDb(table, id, value as Row)));
     }
-    yield [sql, `[${parts.join(',')}]`];
+    yield { text, values: [`[${parts.join(',')}]`] };
   }
+}
+
+/** Runs statements `parallel` at a time (each its own transaction when `db` is a pool), in order within a lane. */
+export async function runStatements(db: Queryable, statements: Iterable<Statement>, parallel = 1): Promise<void> {
+  const iterator = statements[Symbol.iterator]();
+  const lane = async () => {
+    for (let next = iterator.next(); !next.done; next = iterator.next()) await db.query(next.value.text, next.value.values);
+  };
+  await Promise.all(Array.from({ length: parallel }, lane));
 }
 
 function toDb(table: TableSpec, id: string, row: Row): Row {
@@ -169,20 +185,24 @@ function toDb(table: TableSpec, id: string, row: Row): Row {
 
 /** Deletes rows of one entity by their model keys. */
 export async function deleteEntity(db: Queryable, schema: string, entity: Entity, ids: readonly string[]): Promise<void> {
-  if (ids.length === 0) return;
+  const statement = deleteStatement(schema, entity, ids);
+  if (statement) await db.query(statement.text, statement.values);
+}
+
+export function deleteStatement(schema: string, entity: Entity, ids: readonly string[]): Statement | undefined {
+  if (ids.length === 0) return undefined;
   const table = TABLE_SPECS[entity];
   const target = `${q(schema)}.${table.table}`;
   if (entity === 'step' || entity === 'queue') {
     const firsts = ids.map((id) => id.slice(0, id.indexOf('/')));
     const seconds = ids.map((id) => id.slice(id.indexOf('/') + 1));
-    await db.query(
-      `delete from ${target} t using unnest($1::text[], $2::text[]) as k(a, b)
-        where t.${table.keyColumns[0]} = k.a and t.${table.keyColumns[1]} = k.b`,
-      [firsts, seconds],
-    );
-    return;
+    return {
+      text: `delete from ${target} t using unnest($1::text[], $2::text[]) as k(a, b)
+              where t.${table.keyColumns[0]} = k.a and t.${table.keyColumns[1]} = k.b`,
+      values: [firsts, seconds],
+    };
   }
-  await db.query(`delete from ${target} where ${table.keyColumns[0]} = any($1::text[])`, [ids]);
+  return { text: `delete from ${target} where ${table.keyColumns[0]} = any($1::text[])`, values: [ids] };
 }
 
 export interface Checkpoint {
@@ -220,8 +240,5 @@ export async function writeModel(db: Queryable, schema: string, model: Model, pa
   const statements = (function* () {
     for (const entity of ENTITIES) yield* insertStatements(schema, entity, model[MODEL_KEYS[entity]], false);
   })();
-  const lane = async () => {
-    for (let next = statements.next(); !next.done; next = statements.next()) await db.query(next.value[0], [next.value[1]]);
-  };
-  await Promise.all(Array.from({ length: parallel }, lane));
+  await runStatements(db, statements, parallel);
 }

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { append } from '../../src/ledger/append.js';
 import { verify } from '../../src/ledger/verify.js';
@@ -26,6 +28,27 @@ describe('append-only ledger and hash chain (invariant 2)', () => {
     });
   });
 
+  it('lets the auditor role read and verify the ledger, and nothing else', async () => {
+    const client = await db.pool.connect();
+    try {
+      await client.query('begin');
+      await client.query('set local role runledger_auditor');
+      const { rows } = await client.query('select count(*)::int as n from ledger.events');
+      assert.equal(rows[0].n, 20);
+      assert.equal((await verify(client)).ok, true);
+      await client.query('savepoint s');
+      await assert.rejects(
+        client.query(`insert into ledger.events select * from ledger.events limit 1`),
+        /permission denied/,
+      );
+      await client.query('rollback to savepoint s');
+      await assert.rejects(client.query(`select ledger.append('[]')`), /permission denied/);
+      await client.query('rollback');
+    } finally {
+      client.release();
+    }
+  });
+
   it('reports an event altered behind the triggers\' back at its position', async () => {
     const client = await db.pool.connect();
     try {
@@ -39,6 +62,15 @@ describe('append-only ledger and hash chain (invariant 2)', () => {
     const result = await verify(db.pool);
     assert.equal(result.ok, false);
     assert.ok(!result.ok && result.position === 7 && /altered/.test(result.reason));
+    // The CLI says the same and exits 1.
+    const cli = await promisify(execFile)(process.execPath, ['dist/src/cli.js', 'verify'], {
+      env: { ...process.env, DATABASE_URL: db.url, LOG_LEVEL: 'warn' },
+    }).then(
+      () => assert.fail('verify exited 0 on a tampered ledger'),
+      (error: { code: number; stdout: string }) => error,
+    );
+    assert.equal(cli.code, 1);
+    assert.match(cli.stdout, /^bad 7 content does not match its hash/);
   });
 
   it('reports a removed event', async () => {

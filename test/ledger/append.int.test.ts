@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { append } from '../../src/ledger/append.js';
+import { append, appendAndCommit } from '../../src/ledger/append.js';
 import { read } from '../../src/ledger/read.js';
 import type { NewEvent } from '../../src/ledger/types.js';
 import { AppError } from '../../src/ops/errors.js';
@@ -112,5 +112,36 @@ describe('append and read', () => {
     assert.equal(await count(db), before);
     const [next] = await append(db.pool, [{ streamType: 'job', streamId: 'tx', type: 'job.created', data: {} }]);
     assert.equal(next!.position, before + 1, 'a rolled-back append leaves no gap');
+  });
+
+  it('appends and commits in one round trip, or leaves the transaction aborted', async () => {
+    const before = await count(db);
+    const client = await db.pool.connect();
+    try {
+      await client.query('begin');
+      await client.query(`create temporary table side_effect (n int)`);
+      await client.query('insert into side_effect values (1)');
+      const [result] = await appendAndCommit(client, [
+        { streamType: 'job', streamId: "o'quote", type: 'job.created', data: { text: "it's \\ fine" } },
+      ]);
+      assert.equal(result!.position, before + 1);
+      const { rows } = await client.query('select count(*)::int as n from side_effect');
+      assert.equal(rows[0].n, 1, 'the side effect committed with the event');
+      assert.equal((await client.query('select txid_current_if_assigned() as x')).rows[0].x, null, 'no transaction is open');
+
+      await client.query('begin');
+      await assert.rejects(
+        appendAndCommit(client, [{ streamType: 'job', streamId: "o'quote", type: 'job.started', data: {} }], {
+          expectedVersion: 7,
+        }),
+        refusedWith(409, 'version_conflict', /expectedVersion/),
+      );
+      await client.query('rollback');
+    } finally {
+      client.release();
+    }
+    const [event] = await read(db.pool, { after: before });
+    assert.deepEqual(event!.data, { text: "it's \\ fine" });
+    assert.equal(await count(db), before + 1);
   });
 });

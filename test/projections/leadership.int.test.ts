@@ -3,7 +3,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { Doorbell } from '../../src/ledger/doorbell.js';
 import { head } from '../../src/ledger/read.js';
 import { createLogger } from '../../src/ops/logger.js';
-import { PROJECTOR_LOCK, startProjector } from '../../src/projections/projector.js';
+import { PROJECTIONS_LOCK_SPACE, PROJECTOR_LOCK, startProjector } from '../../src/projections/projector.js';
 import { ensureProjectionVersion, modelAt, rebuild } from '../../src/projections/rebuild.js';
 import { readModel } from '../../src/projections/tables.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
@@ -101,8 +101,9 @@ describe('projector leadership and crashes', () => {
     children.push(c);
     const { rows } = await db.pool.query(
       `select pg_terminate_backend(pid) as done from pg_locks
-        where locktype = 'advisory' and objid = $1 and granted and database = (select oid from pg_database where datname = current_database())`,
-      [PROJECTOR_LOCK],
+        where locktype = 'advisory' and classid = $1 and objid = $2 and objsubid = 2 and granted
+          and database = (select oid from pg_database where datname = current_database())`,
+      [PROJECTIONS_LOCK_SPACE, PROJECTOR_LOCK],
     );
     assert.deepEqual(rows, [{ done: true }]);
     for (let i = 0; i < 30; i += 1) await appendDemo(db.pool, 40, 13);

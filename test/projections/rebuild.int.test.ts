@@ -48,8 +48,13 @@ describe('rebuild', () => {
     const { rows: kinds } = await db.pool.query('select distinct type from ledger.events');
     assert.equal(kinds.length, 21, 'every event type of the catalogue occurs');
 
-    const result = await rebuild(db.pool, { logger, pageSize: 700 });
+    // What a rebuild that died would leave behind.
+    await db.pool.query('create schema projection_build_1_2; create schema projection_old_3_4');
+    // Pages and flushes smaller than the ledger: rows are written out, then changed and written again.
+    const result = await rebuild(db.pool, { logger, pageSize: 700, flushEvents: 1400 });
     assert.equal(result!.position, ledgerHead);
+    const { rows: schemas } = await db.pool.query(`select nspname from pg_namespace where nspname like 'projection%'`);
+    assert.deepEqual(schemas.map((row) => row.nspname), ['projection']);
     assert.deepStrictEqual(await dumpTables(db.pool), incremental);
     assert.deepStrictEqual((await modelAt(db.pool)).model, incrementalModel);
     assert.equal(await checkpointOf(db.pool), ledgerHead);

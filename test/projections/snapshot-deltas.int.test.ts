@@ -87,7 +87,7 @@ describe('snapshot + deltas', () => {
     const random = () => ((seed = (seed * 48_271) % 2_147_483_647) / 2_147_483_647);
     for (let i = 0; i < 4; i += 1) {
       const n = 1 + Math.floor(random() * (ledgerHead - 1));
-      const built = await rebuild(db.pool, { to: n });
+      const built = await rebuild(db.pool, { to: n, pageSize: 300, flushEvents: 600 });
       const deltas = await deltasBetween(db, n, ledgerHead);
       for (const [s, slice] of SLICES.entries()) {
         const atN = await snapshot(db.pool, slice, built!.schema);

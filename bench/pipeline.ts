@@ -1,0 +1,124 @@
+// Pipeline step throughput against the floor of the same run:
+//  - floor: graphile-worker alone running three-step chains, each handler
+//    adding the next job (no ledger, no markers);
+//  - runledger: three-step no-op pipelines end to end (step.started in its own
+//    transaction; marker + events + next step's add_job in the step's).
+// Both start from the same number of queued first steps on a fresh database,
+// with the same concurrency and poll interval, and are timed to the last step.
+import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Logger, run, type WorkerEvents } from 'graphile-worker';
+import { z } from 'zod';
+import { readConfig } from '../src/ops/config.js';
+import { createLogger } from '../src/ops/logger.js';
+import { createPool } from '../src/ops/pool.js';
+import { createJob, definePipeline, registerPipeline, startWorker } from '../src/pipelines/index.js';
+import type { BenchContext, BenchResult } from './lib/context.js';
+import { round } from './lib/stats.js';
+
+const JOBS = Number(process.env.BENCH_JOBS ?? 1000);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
+const POLL_MS = 1000;
+const STEPS = 3;
+
+const silentGraphile = new Logger(() => () => {});
+
+async function floor(url: string): Promise<number> {
+  const pool = createPool(url, CONCURRENCY + 4, 'bench-floor');
+  pool.on('connect', (client) => client.on('error', () => {}));
+  await pool.query(
+    `select graphile_worker.add_jobs(array(
+       select json_populate_record(null::graphile_worker.job_spec, json_build_object('identifier', 'chain', 'payload', json_build_object('step', 1)))
+         from generate_series(1, $1)))`,
+    [JOBS],
+  );
+  let done = 0;
+  let finished!: () => void;
+  const allDone = new Promise<void>((resolve) => (finished = resolve));
+  const events = new EventEmitter() as WorkerEvents;
+  events.on('job:success', () => {
+    done += 1;
+    if (done === JOBS * STEPS) finished();
+  });
+  const started = performance.now();
+  const runner = await run({
+    pgPool: pool,
+    concurrency: CONCURRENCY,
+    pollInterval: POLL_MS,
+    noHandleSignals: true,
+    logger: silentGraphile,
+    events,
+    crontab: '',
+    taskList: {
+      chain: async (payload, helpers) => {
+        const { step } = payload as { step: number };
+        if (step < STEPS) await helpers.addJob('chain', { step: step + 1 });
+      },
+    },
+  });
+  await allDone;
+  const seconds = (performance.now() - started) / 1000;
+  await runner.stop();
+  await pool.end();
+  return (JOBS * STEPS) / seconds;
+}
+
+async function runledger(url: string, context: BenchContext): Promise<number> {
+  const pipeline = registerPipeline(
+    definePipeline({
+      name: 'bench_noop',
+      input: z.object({ i: z.number() }),
+      steps: [
+        { name: 'one', handler: async () => null },
+        { name: 'two', handler: async () => null },
+        { name: 'three', handler: async () => null },
+      ],
+    }),
+  );
+  const pool = createPool(url, 10, 'bench-runledger');
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (next < JOBS) await createJob(pool, pipeline.name, { i: next++ });
+    }),
+  );
+  context.log(`runledger: ${JOBS} jobs queued; starting the worker`);
+  const started = performance.now();
+  const worker = await startWorker({
+    url,
+    config: { ...readConfig({}), workerConcurrency: CONCURRENCY },
+    logger: createLogger('warn'),
+    pipelines: [pipeline],
+    crontab: false,
+    pollIntervalMs: POLL_MS,
+  });
+  for (;;) {
+    const { rows } = await pool.query<{ n: number }>(`select count(*)::int as n from pipelines.jobs where state = 'completed'`);
+    if (rows[0]!.n >= JOBS) break;
+    await sleep(20);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  await worker.stop();
+  await pool.end();
+  return (JOBS * STEPS) / seconds;
+}
+
+export default async function pipelineBench(context: BenchContext): Promise<BenchResult> {
+  context.log(`floor: graphile-worker three-step chains, ${JOBS} chains, concurrency ${CONCURRENCY}`);
+  const floorRate = await floor(await context.freshDatabase('pipeline_floor'));
+  context.log(`runledger: three-step no-op pipelines, ${JOBS} jobs, concurrency ${CONCURRENCY}`);
+  const rate = await runledger(await context.freshDatabase('pipeline_runledger'), context);
+  const json = {
+    floor_graphile_chain_steps_per_s: Math.round(floorRate),
+    steps_per_s: Math.round(rate),
+    steps_ratio: round(rate / floorRate, 3),
+  };
+  return {
+    rows: [
+      ['floor: graphile-worker 3-step chains', json.floor_graphile_chain_steps_per_s, 'steps/s', `${JOBS} chains, concurrency ${CONCURRENCY}`],
+      ['runledger 3-step pipelines', json.steps_per_s, 'steps/s', 'target >= 1,000'],
+      ['runledger / floor', json.steps_ratio, 'x', 'target >= 0.8'],
+    ],
+    json,
+  };
+}

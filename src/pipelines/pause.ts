@@ -1,0 +1,63 @@
+import type pg from 'pg';
+import { AppError } from '../ops/errors.js';
+import { commitStep, eventsPayload } from './step-spec.js';
+import { withTransaction } from './transaction.js';
+import { queueEvent } from './typed-event.js';
+
+// Taken shared by every step start (pipelines.start_steps), exclusively here:
+// once `queue.paused` commits, no step of that pipeline can start.
+const PAUSE_LOCK = 7_316_202;
+const ALL = '*';
+
+/**
+ * Pauses one pipeline, or everything when `pipeline` is null: no step starts
+ * until it is resumed; running steps finish. Appends `queue.paused` (once:
+ * pausing what is paused already changes nothing and returns null).
+ */
+export async function pausePipeline(
+  pool: pg.Pool,
+  pipeline: string | null,
+  options: { reason?: string; actor?: string } = {},
+): Promise<{ position: number } | null> {
+  checkName(pipeline);
+  return withTransaction(pool, async (client) => {
+    await client.query('select pg_advisory_xact_lock($1)', [PAUSE_LOCK]);
+    const { rowCount } = await client.query('insert into pipelines.pauses (pipeline, reason) values ($1, $2) on conflict do nothing', [
+      pipeline ?? ALL,
+      options.reason ?? null,
+    ]);
+    if (rowCount === 0) return null;
+    const data = options.reason === undefined ? { pipeline } : { pipeline, reason: options.reason };
+    const metadata = options.actor === undefined ? undefined : { actor: options.actor };
+    return { position: await commitStep(client, [], eventsPayload([queueEvent('queue.paused', data, metadata)])) };
+  });
+}
+
+/** Resumes a paused pipeline (null: lifts the global pause). Appends `queue.resumed`; null if it was not paused. */
+export async function resumePipeline(
+  pool: pg.Pool,
+  pipeline: string | null,
+  options: { actor?: string } = {},
+): Promise<{ position: number } | null> {
+  checkName(pipeline);
+  return withTransaction(pool, async (client) => {
+    const { rowCount } = await client.query('delete from pipelines.pauses where pipeline = $1', [pipeline ?? ALL]);
+    if (rowCount === 0) return null;
+    // Wake idle workers at commit rather than at their next poll.
+    await client.query(`select pg_notify('jobs:insert', '{"count":1}')`);
+    const metadata = options.actor === undefined ? undefined : { actor: options.actor };
+    return { position: await commitStep(client, [], eventsPayload([queueEvent('queue.resumed', { pipeline }, metadata)])) };
+  });
+}
+
+/** Paused pipeline names; '*' means everything. */
+export async function pausedPipelines(db: pg.Pool | pg.PoolClient): Promise<string[]> {
+  const { rows } = await db.query<{ pipeline: string }>('select pipeline from pipelines.pauses order by pipeline');
+  return rows.map((row) => row.pipeline);
+}
+
+function checkName(pipeline: string | null): void {
+  if (pipeline !== null && (typeof pipeline !== 'string' || !/^[a-z][a-z0-9_]{0,62}$/.test(pipeline))) {
+    throw new AppError(400, 'bad_request', 'pipeline: must be a pipeline name or null for everything', { field: 'pipeline' });
+  }
+}

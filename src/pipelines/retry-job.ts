@@ -1,0 +1,50 @@
+import type pg from 'pg';
+import { AppError } from '../ops/errors.js';
+import { lockJob } from './cancel-job.js';
+import { commitStep, eventsPayload, queueStep } from './step-spec.js';
+import { withTransaction } from './transaction.js';
+import { jobEvent } from './typed-event.js';
+
+/**
+ * Sends a dead-lettered (failed) job back to work: every step that has not
+ * completed and whose needs have is queued again from attempt 1, and
+ * `job.retried` names them. Completed steps keep their results.
+ * Returns the position of `job.retried`.
+ */
+export async function retryJob(pool: pg.Pool, jobId: string, options: { actor?: string } = {}): Promise<{ position: number; steps: string[] }> {
+  return withTransaction(pool, async (client) => {
+    const job = await lockJob(client, jobId);
+    if (job.state !== 'failed') {
+      throw new AppError(409, 'job_not_failed', `jobId: job ${jobId} is ${job.state}; only failed jobs can be retried`, { field: 'jobId' });
+    }
+    const { rows } = await client.query<{ step: string; output_bytes: number }>(
+      'select step, output_bytes from pipelines.step_runs where job_id = $1',
+      [jobId],
+    );
+    const done = new Map(rows.map((row) => [row.step, row.output_bytes]));
+    const ready = job.plan.filter((step) => !done.has(step.name) && step.needs.every((need) => done.has(need)));
+    const now = new Date();
+    const queued = ready.map((step) => {
+      const inputsFrom = step.needs.map((need) => ({ step: need, bytes: done.get(need) ?? 0 }));
+      return queueStep({
+        jobId,
+        pipeline: job.pipeline,
+        jobPriority: job.priority,
+        step,
+        attempt: 1,
+        runAt: now,
+        inputsFrom,
+        inputBytes: inputsFrom.reduce((sum, from) => sum + from.bytes, 0),
+      });
+    });
+    await client.query(
+      `update pipelines.jobs set state = 'running', failed_step = null, error = null, finished_at = null where job_id = $1`,
+      [jobId],
+    );
+    const steps = ready.map((step) => step.name);
+    const metadata = options.actor === undefined ? undefined : { actor: options.actor };
+    const events = [jobEvent('job.retried', { jobId, pipeline: job.pipeline, steps }, metadata), ...queued.map((q) => q.event)];
+    const position = await commitStep(client, queued.map((q) => q.spec), eventsPayload(events));
+    return { position, steps };
+  });
+}

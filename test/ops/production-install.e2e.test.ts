@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+
+const run = promisify(execFile);
+const ROOT = process.cwd();
+
+// What the Dockerfile's final stage does, minus Docker (no engine here):
+// install without devDependencies, copy the build and the migrations, and
+// run the roles. Proves nothing at run time needs a devDependency.
+describe('production install (the Dockerfile path)', () => {
+  let dir: string;
+  let db: TestDatabase;
+
+  before(async () => {
+    db = await createTestDatabase(2);
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'runledger-prod-'));
+    await fs.copyFile(path.join(ROOT, 'package.json'), path.join(dir, 'package.json'));
+    await fs.copyFile(path.join(ROOT, 'package-lock.json'), path.join(dir, 'package-lock.json'));
+    await fs.cp(path.join(ROOT, 'dist'), path.join(dir, 'dist'), { recursive: true });
+    await fs.cp(path.join(ROOT, 'sql'), path.join(dir, 'sql'), { recursive: true });
+    // --prefer-offline: the packages are in npm's cache from the install that built this checkout.
+    await run('npm', ['ci', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund'], {
+      cwd: dir,
+      env: { ...process.env, NODE_ENV: 'production' },
+      maxBuffer: 16 * 1024 * 1024,
+    });
+  });
+  after(async () => {
+    await fs.rm(dir, { recursive: true, force: true });
+    await db.drop();
+  });
+
+  it('has no devDependency installed', async () => {
+    // (typescript itself arrives as cosmiconfig's peer dependency, so check another.)
+    await assert.rejects(fs.access(path.join(dir, 'node_modules', 'playwright-core')));
+  });
+
+  it('runs migrate and verify against DATABASE_URL', async () => {
+    const env = { ...process.env, DATABASE_URL: db.url, NODE_ENV: 'production', LOG_LEVEL: 'warn' };
+    const migrate = await run(process.execPath, ['dist/src/cli.js', 'migrate'], { cwd: dir, env });
+    assert.match(migrate.stdout, /migrations up to date/);
+    const verify = await run(process.execPath, ['dist/src/cli.js', 'verify'], { cwd: dir, env });
+    assert.match(verify.stdout, /^ok 0 0{64}\n$/);
+  });
+});
