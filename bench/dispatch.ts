@@ -90,8 +90,8 @@ interface Receiver {
   reached: number;
   /** Bytes of deltas frames received. */
   bytes: number;
-  /** Starts counting arrivals again from the offset reached now (after a warm-up). */
-  reset(): void;
+  /** Counts arrivals again, of offsets after `start` (after a warm-up). */
+  reset(start: number): void;
 }
 
 function receiver(url: string, start: number, capacity: number): Promise<Receiver> {
@@ -103,8 +103,8 @@ function receiver(url: string, start: number, capacity: number): Promise<Receive
     caughtUp: false,
     reached: start,
     bytes: 0,
-    reset() {
-      base = self.reached;
+    reset(from) {
+      base = from;
       self.arrivals.fill(0);
     },
   };
@@ -150,6 +150,14 @@ async function until(check: () => boolean, ms: number): Promise<boolean> {
 /** Waits until `scheduled` (never sends early: a timer may fire a little late, which then counts). */
 async function waitUntil(scheduled: number): Promise<void> {
   for (let wait = scheduled - performance.now(); wait > 0; wait = scheduled - performance.now()) await sleep(wait);
+}
+
+/** Waits until every client has the warm-up's events, then counts from the head. */
+async function warmedUp(pool: pg.Pool, clients: Receiver[]): Promise<number> {
+  const start = await head(pool);
+  if (!(await until(() => clients.every((c) => c.reached >= start), 30_000))) throw new Error('clients did not receive the warm-up');
+  for (const client of clients) client.reset(start);
+  return start;
 }
 
 async function head(pool: pg.Pool): Promise<number> {
@@ -251,8 +259,7 @@ export default async function dispatchBench(context: BenchContext): Promise<Benc
     let start = await head(pool);
     let clients = await connectMany(`${wsUrl}?from=${start}`, Number(process.env.BENCH_DISPATCH_CLIENTS ?? 100), start, 500 * SECONDS + 1);
     await openLoopAppends(pool, 500, start, new Latencies(), 1);
-    for (const client of clients) client.reset();
-    start = await head(pool);
+    start = await warmedUp(pool, clients);
     const appendCommitted = new Latencies();
     let scheduledAt = await openLoopAppends(pool, 500, start, appendCommitted);
     let last = await head(pool);
@@ -269,8 +276,7 @@ export default async function dispatchBench(context: BenchContext): Promise<Benc
     // (d) is measured here: 1,000 connected clients with nothing to receive.
     const rssIdleAfter = server.rssBytes();
     await openLoopAppends(pool, 100, start, new Latencies(), 1);
-    for (const client of clients) client.reset();
-    start = await head(pool);
+    start = await warmedUp(pool, clients);
     scheduledAt = await openLoopAppends(pool, 100, start, new Latencies());
     last = await head(pool);
     await until(() => clients.every((c) => c.reached >= last), 10_000);
