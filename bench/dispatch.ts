@@ -255,8 +255,16 @@ export default async function dispatchBench(context: BenchContext): Promise<Benc
   const server = await startServer(url);
   const wsUrl = `ws://127.0.0.1:${server.wsPort}/ws`;
   try {
-    context.log(`(a) 100 clients, 500 events/s for ${SECONDS}s, after a 1 s warm-up at that rate`);
+    // (d) first, on a fresh server, so garbage from the other phases does not hide the growth.
+    context.log('(d) server RSS with 1,000 idle clients');
     let start = await head(pool);
+    const rssIdleBefore = server.rssBytes();
+    const idle = await connectMany(`${wsUrl}?from=${start}`, 1000, start, 1);
+    await sleep(1000);
+    const rssIdleAfter = server.rssBytes();
+    await closeAll(idle);
+
+    context.log(`(a) 100 clients, 500 events/s for ${SECONDS}s, after a 1 s warm-up at that rate`);
     let clients = await connectMany(`${wsUrl}?from=${start}`, Number(process.env.BENCH_DISPATCH_CLIENTS ?? 100), start, 500 * SECONDS + 1);
     await openLoopAppends(pool, 500, start, new Latencies(), 1);
     start = await warmedUp(pool, clients);
@@ -270,11 +278,7 @@ export default async function dispatchBench(context: BenchContext): Promise<Benc
 
     context.log(`(b) 1,000 clients, 100 events/s for ${SECONDS}s, after a 1 s warm-up`);
     start = await head(pool);
-    const rssIdleBefore = server.rssBytes();
     clients = await connectMany(`${wsUrl}?from=${start}`, 1000, start, 100 * SECONDS + 1);
-    await sleep(500);
-    // (d) is measured here: 1,000 connected clients with nothing to receive.
-    const rssIdleAfter = server.rssBytes();
     await openLoopAppends(pool, 100, start, new Latencies(), 1);
     start = await warmedUp(pool, clients);
     scheduledAt = await openLoopAppends(pool, 100, start, new Latencies());
