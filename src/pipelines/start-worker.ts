@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
 import { Logger as GraphileLogger, run, type Runner, type Task, type TaskList, type WorkerEvents } from 'graphile-worker';
-import type pg from 'pg';
 import { append } from '../ledger/append.js';
 import type { Config } from '../ops/config.js';
 import type { Logger } from '../ops/logger.js';
