@@ -6,6 +6,7 @@ import type { Logger } from '../ops/logger.js';
 import type { CompiledStep, Pipeline, PlanStep, StepContext } from './definition.js';
 import type { Priority } from './events.js';
 import { stepJobKey, type StepPayload } from './naming.js';
+import { holdStepStarts } from './pause.js';
 import type { StartResult } from './start-batcher.js';
 import { commitStep, commitStepAndCommit, eventsPayload, queueStep, redeliverySpec, type JobSpec } from './step-spec.js';
 import { withTransaction } from './transaction.js';
@@ -229,14 +230,15 @@ async function recordFailure(
   durationMs: number,
 ): Promise<void> {
   const error = message.slice(0, 2000);
+  const final = ref.attempt >= step.maxAttempts;
   await withTransaction(runner.pool, async (client) => {
+    if (final) await holdStepStarts(client);
     const { rows } = await client.query<{ state: string; priority: Priority; plan: PlanStep[] }>(
       'select state, priority, plan from pipelines.jobs where job_id = $1 for update',
       [ref.jobId],
     );
     const job = rows[0];
     if (!job || job.state !== 'running') return;
-    const final = ref.attempt >= step.maxAttempts;
     const events: NewEvent[] = [jobEvent('step.failed', { ...ref, workerId: runner.workerId, durationMs, error, final })];
     const specs: JobSpec[] = [];
     if (!final) {
