@@ -6,8 +6,10 @@ import { withDatabase } from './with-database.js';
 
 export const startCommand: Command = {
   summary: 'run everything in one process on the embedded PostgreSQL (or DATABASE_URL) until Ctrl-C',
-  run: (_args, context) =>
-    withDatabase(context, async (pool, database) => {
+  run: (_args, context) => {
+    // Listen from the start: a signal during start-up still stops us gracefully.
+    const signalled = untilSignal();
+    return withDatabase(context, async (pool, database) => {
       const { config, logger } = context;
       const servers = await startServers(pool, database.url, context);
       registerDemoPipelines();
@@ -17,7 +19,7 @@ export const startCommand: Command = {
         ? startDemoLoad({ pool, logger, jobsPerSecond: config.demoJobsPerSecond, failureRate: config.demoFailureRate })
         : undefined;
       logger.info({ embedded: database.embedded, demo: config.demo }, 'runledger started; Ctrl-C to stop');
-      const signal = await untilSignal();
+      const signal = await signalled;
       logger.info({ signal }, 'stopping');
       await demo?.stop();
       await sweeper.stop();
@@ -25,5 +27,6 @@ export const startCommand: Command = {
       // Last, so dashboards are told the offset to resume from after everything else settled.
       await servers.stop();
       return 0;
-    }),
+    });
+  },
 };
