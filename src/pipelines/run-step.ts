@@ -6,6 +6,7 @@ import type { Logger } from '../ops/logger.js';
 import type { CompiledStep, Pipeline, PlanStep, StepContext } from './definition.js';
 import type { Priority } from './events.js';
 import { stepJobKey, type StepPayload } from './naming.js';
+import { holdStepStarts } from './pause.js';
 import type { StartResult } from './start-batcher.js';
 import { commitStep, commitStepAndCommit, eventsPayload, queueStep, redeliverySpec, type JobSpec } from './step-spec.js';
 import { withTransaction } from './transaction.js';
@@ -99,10 +100,11 @@ export async function runStep(runner: StepRunner, pipeline: Pipeline, payload: S
     const output = (await untilAborted(step.handler(context), controller.signal)) ?? null;
     settled = true;
     const outputBytes = jsonBytes(output);
-    const { rows } = await client.query<{ r: FinishResult }>(
-      'select pipelines.finish_step($1, $2, $3, $4, $5::jsonb, $6) as r',
-      [jobId, step.name, attempt, runner.workerId, JSON.stringify(output), outputBytes],
-    );
+    const { rows } = await client.query<{ r: FinishResult }>({
+      name: 'rl_finish_step',
+      text: 'select pipelines.finish_step($1, $2, $3, $4, $5::jsonb, $6) as r',
+      values: [jobId, step.name, attempt, runner.workerId, JSON.stringify(output), outputBytes],
+    });
     const finish = rows[0]!.r;
     if (finish.status !== 'ok') {
       // A duplicate delivery, or the job was cancelled or failed meanwhile:
@@ -228,19 +230,25 @@ async function recordFailure(
   durationMs: number,
 ): Promise<void> {
   const error = message.slice(0, 2000);
+  const final = ref.attempt >= step.maxAttempts;
   await withTransaction(runner.pool, async (client) => {
+    if (final) await holdStepStarts(client);
     const { rows } = await client.query<{ state: string; priority: Priority; plan: PlanStep[] }>(
       'select state, priority, plan from pipelines.jobs where job_id = $1 for update',
       [ref.jobId],
     );
     const job = rows[0];
     if (!job || job.state !== 'running') return;
-    const final = ref.attempt >= step.maxAttempts;
     const events: NewEvent[] = [jobEvent('step.failed', { ...ref, workerId: runner.workerId, durationMs, error, final })];
     const specs: JobSpec[] = [];
     if (!final) {
       const delayMs = Math.min(step.maxBackoffMs, step.backoffMs * 2 ** (ref.attempt - 1));
       const runAt = new Date(Date.now() + delayMs);
+      const { rows: sizes } = await client.query<{ step: string; output_bytes: number }>(
+        'select step, output_bytes from pipelines.step_runs where job_id = $1 and step = any($2)',
+        [ref.jobId, step.needs],
+      );
+      const inputsFrom = step.needs.map((need) => ({ step: need, bytes: sizes.find((row) => row.step === need)?.output_bytes ?? 0 }));
       const queued = queueStep({
         jobId: ref.jobId,
         pipeline: pipeline.name,
@@ -248,8 +256,8 @@ async function recordFailure(
         step: planStep(step),
         attempt: ref.attempt + 1,
         runAt,
-        inputsFrom: step.needs.map((need) => ({ step: need, bytes: 0 })),
-        inputBytes: 0,
+        inputsFrom,
+        inputBytes: inputsFrom.reduce((sum, from) => sum + from.bytes, 0),
       });
       events.push(jobEvent('step.retrying', { ...ref, nextAttempt: ref.attempt + 1, runAt: runAt.toISOString(), delayMs }), queued.event);
       specs.push(queued.spec);

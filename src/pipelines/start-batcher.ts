@@ -24,9 +24,11 @@ export function startBatcher(pool: pg.Pool): (item: string) => Promise<StartResu
       const batch = pending;
       pending = [];
       try {
-        const { rows } = await pool.query<{ r: StartResult[] }>('select pipelines.start_steps($1::jsonb) as r', [
-          `[${batch.map((b) => b.item).join(',')}]`,
-        ]);
+        const { rows } = await pool.query<{ r: StartResult[] }>({
+          name: 'rl_start_steps',
+          text: 'select pipelines.start_steps($1::jsonb) as r',
+          values: [`[${batch.map((b) => b.item).join(',')}]`],
+        });
         rows[0]!.r.forEach((result, i) => batch[i]!.resolve(result));
       } catch (error) {
         for (const b of batch) b.reject(error);

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
-import { Logger as GraphileLogger, run, type Runner, type Task, type TaskList, type WorkerEvents } from 'graphile-worker';
-import type pg from 'pg';
+import { Logger as GraphileLogger, run as startGraphile, type Runner, type Task, type TaskList, type WorkerEvents } from 'graphile-worker';
 import { append } from '../ledger/append.js';
 import type { Config } from '../ops/config.js';
 import type { Logger } from '../ops/logger.js';
@@ -126,7 +125,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   events.on('worker:create', ({ worker }) => {
     gwWorkerIds.push(worker.workerId);
   });
-  const gwRunner: Runner = await run({
+  const gwRunner: Runner = await startGraphile({
     pgPool: pool,
     concurrency,
     noHandleSignals: true,
@@ -137,6 +136,14 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     events,
     logger: graphileLogger(log),
     gracefulShutdownAbortTimeout: options.graceMs ?? 5000,
+  }).catch(async (error: unknown) => {
+    // Never started: say so in the ledger, and leave nothing open.
+    await withTransaction(pool, async (client) => {
+      await client.query(`update pipelines.workers set state = 'stopped' where worker_id = $1`, [workerId]);
+      await commitStep(client, [], eventsPayload([workerEvent('worker.stopped', { workerId, reason: 'failed to start' })]));
+    }).catch(() => {});
+    await pool.end();
+    throw error;
   });
   await pool.query('update pipelines.workers set gw_worker_ids = $2 where worker_id = $1', [workerId, gwWorkerIds]);
 

@@ -91,7 +91,7 @@ describe('a worker killed mid-step', () => {
     const workerId = c.lines.find((l) => l.startsWith('ready '))!.slice('ready '.length);
     c.process.kill('SIGTERM');
     await exited(c.process);
-    assert.equal(c.process.exitCode, 0);
+    assert.equal(c.process.exitCode, 0, `the child ended with signal ${c.process.signalCode}`);
     assert.equal(await countEvents(db.pool, 'worker.stopped', `data->>'workerId' = $2`, [workerId]), 1);
     const { rows } = await db.pool.query('select state from pipelines.workers where worker_id = $1', [workerId]);
     assert.equal(rows[0].state, 'stopped');

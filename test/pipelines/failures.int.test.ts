@@ -79,6 +79,25 @@ const cancellable = registerPipeline(
   }),
 );
 
+// Ignores its signal entirely: the timeout must still end the attempt.
+const stuck = registerPipeline(
+  definePipeline({
+    name: 'stuck',
+    input: z.object({}),
+    steps: [
+      {
+        name: 'forever',
+        timeoutMs: 200,
+        retry: { maxAttempts: 1 },
+        handler: async (ctx) => {
+          await ctx.db.query('insert into effects (job_id, step, attempt) values ($1, $2, $3)', [ctx.jobId, ctx.step, ctx.attempt]);
+          await new Promise(() => {});
+        },
+      },
+    ],
+  }),
+);
+
 const pausable = registerPipeline(
   definePipeline({ name: 'pausable', input: z.object({}), steps: [{ name: 'one', handler: async () => 1 }, { name: 'two', handler: async () => 2 }] }),
 );
@@ -180,6 +199,18 @@ describe('failures, dead letters, cancel and pause', () => {
     const { rows } = await db.pool.query('select count(*)::int as n from effects where job_id = $1', [jobId]);
     assert.equal(rows[0].n, 0);
     await assert.rejects(cancelJob(db.pool, jobId), (error: unknown) => error instanceof AppError && error.status === 409);
+  });
+
+  it('times out a step that ignores its signal: the attempt fails, its writes roll back', async () => {
+    const { jobId } = await createJob(db.pool, stuck.name, {});
+    await untilState(db.pool, jobId, 'failed');
+    const events = await jobEvents(db.pool, jobId);
+    assert.deepEqual(sequence(events).slice(-2), ['step.failed:forever', 'job.failed']);
+    assert.equal(events.at(-2)!.data.error, 'step timed out after 200 ms');
+    assert.equal(events.at(-2)!.data.final, true);
+    assert.equal((await db.pool.query('select count(*)::int as n from effects where job_id = $1', [jobId])).rows[0].n, 0);
+    // The worker carries on.
+    await untilState(db.pool, (await createJob(db.pool, other.name, {})).jobId, 'completed');
   });
 
   it('cancel removes queued steps', async () => {

