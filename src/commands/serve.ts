@@ -3,8 +3,10 @@ import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp } from '../api/app.js';
 import { Doorbell } from '../ledger/doorbell.js';
-import type { Queryable } from '../ledger/types.js';
+import type pg from 'pg';
 import { untilSignal } from '../ops/signals.js';
+import { ensureProjectionVersion } from '../projections/rebuild.js';
+import { startProjector } from '../projections/projector.js';
 import { createAddressLimit } from '../stream/address-limit.js';
 import { startFeed } from '../stream/feed.js';
 import { loadUws } from '../stream/native.js';
@@ -22,11 +24,12 @@ export interface Servers {
 }
 
 /**
- * Starts the HTTP API (with SSE) and the WebSocket stream server, both fed
- * by one ledger follower of this process. Any number of processes may do
- * this against one database: each follows the ledger itself.
+ * Starts the projector, the HTTP API (with SSE) and the WebSocket stream
+ * server, the latter two fed by one ledger follower of this process. Any
+ * number of processes may do this against one database: each follows the
+ * ledger itself, and one projector at a time applies (the others stand by).
  */
-export async function startServers(db: Queryable, databaseUrl: string, { config, logger }: CommandContext): Promise<Servers> {
+export async function startServers(db: pg.Pool, databaseUrl: string, { config, logger }: CommandContext): Promise<Servers> {
   if (config.token === undefined && !isLoopback(config.host)) {
     throw new Error(
       `refusing to bind to ${config.host} without a token: set RUNLEDGER_TOKEN, or HOST=127.0.0.1 to serve this machine only`,
@@ -36,6 +39,10 @@ export async function startServers(db: Queryable, databaseUrl: string, { config,
   const doorbell = new Doorbell(databaseUrl);
   doorbell.on('error', (error) => logger.warn({ err: error }, 'ledger LISTEN connection error; reconnecting'));
   await doorbell.start();
+  // Snapshots come from the read model: keep it current (rebuilt first when
+  // the projection code changed).
+  await ensureProjectionVersion(db, logger);
+  const projector = startProjector({ pool: db, doorbell, logger, pollMs: config.tailPollMs });
   const feed = await startFeed({
     db,
     doorbell,
@@ -64,6 +71,7 @@ export async function startServers(db: Queryable, databaseUrl: string, { config,
         if ('closeIdleConnections' in http) http.closeIdleConnections();
       });
       await feed.stop();
+      await projector.stop();
       await doorbell.stop();
     },
   };
