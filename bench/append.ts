@@ -2,23 +2,17 @@
 //  - floor: a bare table whose INSERT trigger calls pg_notify, 8 writers of
 //    single-row transactions, and the INSERT+NOTIFY -> LISTEN round trip;
 //  - runledger: single-event appends with 8 writers, then batched appends.
-import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { append } from '../src/ledger/append.js';
 import type { NewEvent } from '../src/ledger/types.js';
 import type { BenchContext, BenchResult } from './lib/context.js';
-import { Latencies, round } from './lib/stats.js';
+import { notifyRoundTrip } from './lib/floor.js';
+import { round } from './lib/stats.js';
 
 const WRITERS = 8;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const BATCH = 1000;
 const BATCH_WRITERS = 2;
-
-const FLOOR_SQL = `
-  create table floor_events (id bigserial primary key, type text not null, data jsonb not null);
-  create function floor_notify() returns trigger language plpgsql as $$
-  begin perform pg_notify('floor', new.id::text); return null; end $$;
-  create trigger floor_notify after insert on floor_events for each row execute function floor_notify();`;
 
 const sampleData = (i: number) => ({ jobId: `job-${i % 997}`, pipeline: 'video_clip', step: 'transcribe', attempt: 1, percent: i % 100 });
 
@@ -45,46 +39,12 @@ async function closedLoop(clients: pg.Client[], op: (client: pg.Client, i: numbe
   return done / seconds;
 }
 
-async function notifyRoundTrip(url: string, rate: number): Promise<Latencies> {
-  const listener = await connect(url);
-  const writer = await connect(url);
-  const sent = new Map<string, number>();
-  const latencies = new Latencies();
-  listener.on('notification', (message) => {
-    const at = sent.get(message.payload ?? '');
-    if (at !== undefined) latencies.record(performance.now() - at);
-  });
-  await listener.query('listen floor');
-  const total = rate * SECONDS;
-  const start = performance.now() + 50;
-  const inflight: Promise<unknown>[] = [];
-  for (let i = 0; i < total; i += 1) {
-    const scheduled = start + (i * 1000) / rate;
-    const wait = scheduled - performance.now();
-    if (wait > 1) await sleep(wait);
-    // Open loop: latency counts from the scheduled send time, not the actual one.
-    inflight.push(
-      writer.query('insert into floor_events (type, data) values ($1, $2) returning id', ['bench.rtt', { i }]).then((r) => {
-        sent.set(String(r.rows[0].id), scheduled);
-      }),
-    );
-  }
-  await Promise.all(inflight);
-  await sleep(200);
-  await listener.end();
-  await writer.end();
-  return latencies;
-}
-
 export default async function appendBench(context: BenchContext): Promise<BenchResult> {
   const url = await context.freshDatabase('append');
-  const setup = await connect(url);
-  await setup.query(FLOOR_SQL);
-  await setup.end();
   const clients = await Promise.all(Array.from({ length: WRITERS }, () => connect(url)));
 
   context.log(`floor: NOTIFY round trip at 500 events/s for ${SECONDS}s`);
-  const rtt = await notifyRoundTrip(url, 500);
+  const rtt = await notifyRoundTrip(url, 500, SECONDS); // creates floor_events
 
   context.log(`floor: INSERT + NOTIFY trigger, ${WRITERS} writers, ${SECONDS}s`);
   const floorTps = await closedLoop(clients, (client, i) =>

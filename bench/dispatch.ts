@@ -20,17 +20,12 @@ import { append } from '../src/ledger/append.js';
 import type { NewEvent } from '../src/ledger/types.js';
 import { createPool } from '../src/ops/pool.js';
 import type { BenchContext, BenchResult } from './lib/context.js';
+import { notifyRoundTrip, waitUntil } from './lib/floor.js';
 import { Latencies, round } from './lib/stats.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const REPLAY_EVENTS = Number(process.env.BENCH_REPLAY_EVENTS ?? 1_000_000);
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/cli.js');
-
-const FLOOR_SQL = `
-  create table floor_events (id bigserial primary key, type text not null, data jsonb not null);
-  create function floor_notify() returns trigger language plpgsql as $$
-  begin perform pg_notify('floor', new.id::text); return null; end $$;
-  create trigger floor_notify after insert on floor_events for each row execute function floor_notify();`;
 
 const progress = (i: number): NewEvent => ({
   streamType: 'job',
@@ -148,10 +143,6 @@ async function until(check: () => boolean, ms: number): Promise<boolean> {
 }
 
 /** Waits until `scheduled` (never sends early: a timer may fire a little late, which then counts). */
-async function waitUntil(scheduled: number): Promise<void> {
-  for (let wait = scheduled - performance.now(); wait > 0; wait = scheduled - performance.now()) await sleep(wait);
-}
-
 /** Waits until every client has the warm-up's events, then counts from the head. */
 async function warmedUp(pool: pg.Pool, clients: Receiver[]): Promise<number> {
   const start = await head(pool);
@@ -201,38 +192,6 @@ function deliveries(clients: Receiver[], scheduledAt: Float64Array, latencies: L
   return delivered;
 }
 
-async function notifyRoundTrip(url: string, rate: number): Promise<Latencies> {
-  const listener = new pg.Client({ connectionString: url });
-  const writer = new pg.Client({ connectionString: url });
-  await Promise.all([listener.connect(), writer.connect()]);
-  await writer.query(FLOOR_SQL);
-  const sent = new Map<string, number>();
-  const arrived = new Map<string, number>();
-  listener.on('notification', (message) => arrived.set(message.payload ?? '', performance.now()));
-  await listener.query('listen floor');
-  const total = rate * SECONDS;
-  const t0 = performance.now() + 50;
-  const inflight: Promise<unknown>[] = [];
-  for (let i = 0; i < total; i += 1) {
-    const scheduled = t0 + (i * 1000) / rate;
-    await waitUntil(scheduled);
-    inflight.push(
-      writer.query('insert into floor_events (type, data) values ($1, $2) returning id', ['bench.rtt', { i }]).then((r) => {
-        sent.set(String(r.rows[0].id), scheduled);
-      }),
-    );
-  }
-  await Promise.all(inflight);
-  await sleep(200);
-  const latencies = new Latencies();
-  for (const [id, at] of sent) {
-    const got = arrived.get(id);
-    if (got !== undefined) latencies.record(got - at);
-  }
-  await Promise.all([listener.end(), writer.end()]);
-  return latencies;
-}
-
 async function closeAll(clients: Receiver[]): Promise<void> {
   await Promise.all(
     clients.map(
@@ -249,7 +208,7 @@ async function closeAll(clients: Receiver[]): Promise<void> {
 export default async function dispatchBench(context: BenchContext): Promise<BenchResult> {
   const url = await context.freshDatabase('dispatch');
   context.log(`floor: INSERT+NOTIFY -> LISTEN round trip at 500 events/s for ${SECONDS}s`);
-  const floor = await notifyRoundTrip(url, 500);
+  const floor = await notifyRoundTrip(url, 500, SECONDS);
 
   const pool = createPool(url, 16, 'runledger-bench');
   const server = await startServer(url);
