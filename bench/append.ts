@@ -1,9 +1,13 @@
 // Append throughput against the raw floor of the same run:
 //  - floor: a bare table whose INSERT trigger calls pg_notify, 8 writers of
 //    single-row transactions, and the INSERT+NOTIFY -> LISTEN round trip;
-//  - runledger: single-event appends with 8 writers, then batched appends.
+//  - runledger: single-event appends with 8 writers, each its own transaction;
+//    the same through the group-commit appender (8 callers, one pool); then
+//    batched appends.
 import pg from 'pg';
 import { append } from '../src/ledger/append.js';
+import { createAppender } from '../src/ledger/appender.js';
+import { createPool } from '../src/ops/pool.js';
 import type { NewEvent } from '../src/ledger/types.js';
 import type { BenchContext, BenchResult } from './lib/context.js';
 import { notifyRoundTrip } from './lib/floor.js';
@@ -56,6 +60,14 @@ export default async function appendBench(context: BenchContext): Promise<BenchR
     append(client, [{ streamType: 'job', streamId: `job-${i % 997}`, type: 'step.progress', data: sampleData(i) }]),
   );
 
+  context.log(`runledger: single-event appends through the group-commit appender, ${WRITERS} callers, ${SECONDS}s`);
+  const pool = createPool(url, 2, 'runledger-bench');
+  const appender = createAppender(pool);
+  const coalescedTps = await closedLoop(clients, (_client, i) =>
+    appender.append([{ streamType: 'job', streamId: `job-${i % 997}`, type: 'step.progress', data: sampleData(i) }]),
+  );
+  await pool.end();
+
   context.log(`runledger: batches of ${BATCH}, ${BATCH_WRITERS} writers, ${SECONDS}s`);
   const batches = Array.from({ length: 8 }, (_, b): NewEvent[] =>
     Array.from({ length: BATCH }, (_, i) => ({
@@ -76,6 +88,8 @@ export default async function appendBench(context: BenchContext): Promise<BenchR
     floor_insert_notify_tps: Math.round(floorTps),
     append_single_tps: Math.round(singleTps),
     append_single_ratio: round(singleTps / floorTps, 3),
+    append_grouped_eps: Math.round(coalescedTps),
+    append_grouped_ratio: round(coalescedTps / floorTps, 3),
     append_batch_eps: Math.round(batchesPerSecond * BATCH),
   };
   return {
@@ -85,6 +99,8 @@ export default async function appendBench(context: BenchContext): Promise<BenchR
       ['floor: INSERT+NOTIFY commits', json.floor_insert_notify_tps, 'tx/s', `${WRITERS} writers`],
       ['append, single event', json.append_single_tps, 'tx/s', `${WRITERS} writers`],
       ['append single / floor', json.append_single_ratio, 'x', 'target >= 0.9'],
+      ['append, single events, group commit', json.append_grouped_eps, 'events/s', `${WRITERS} callers, createAppender()`],
+      ['group commit / floor', json.append_grouped_ratio, 'x', 'events/s against the floor\'s tx/s'],
       [`append, batches of ${BATCH}`, json.append_batch_eps, 'events/s', `${BATCH_WRITERS} writers; target >= 100,000`],
     ],
     json,
