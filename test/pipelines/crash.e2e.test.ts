@@ -1,32 +1,19 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createJob, startSweeper, type RunningWorker } from '../../src/pipelines/index.js';
 import { registerCrashPipeline } from '../fixtures/crash-pipeline.js';
+import { spawnNode, type LineChild } from '../helpers/child.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { countEvents, eventually, jobEvents, sequence, silent, startTestWorker, testConfig, untilState } from './helpers.js';
 
 const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/crash-worker.js');
 
-interface Child {
-  readonly process: ChildProcess;
-  readonly lines: string[];
-}
+type Child = LineChild;
 
-function spawnWorker(url: string, env: Record<string, string>): Child {
-  const child = spawn(process.execPath, [CHILD], { env: { ...process.env, DATABASE_URL: url, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines: string[] = [];
-  let buffer = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString();
-    const parts = buffer.split('\n');
-    buffer = parts.pop()!;
-    lines.push(...parts);
-  });
-  return { process: child, lines };
-}
+const spawnWorker = (url: string, env: Record<string, string>): Child => spawnNode(CHILD, { DATABASE_URL: url, ...env });
 
 const exited = (child: ChildProcess) =>
   child.exitCode !== null || child.signalCode !== null

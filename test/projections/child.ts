@@ -1,6 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawnNode } from '../helpers/child.js';
 import { eventually } from '../helpers/ordering-harness.js';
 
 const FIXTURE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'projector-child.js');
@@ -14,26 +15,14 @@ export interface ProjectorChild {
 }
 
 export async function spawnProjector(url: string, env: Record<string, string> = {}): Promise<ProjectorChild> {
-  const child = spawn(process.execPath, [FIXTURE], {
-    env: { ...process.env, DATABASE_URL: url, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const lines: string[] = [];
-  let buffer = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString();
-    const parts = buffer.split('\n');
-    buffer = parts.pop()!;
-    lines.push(...parts);
-  });
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  const { process: child, lines, exited } = spawnNode(FIXTURE, { DATABASE_URL: url, ...env });
   const handle: ProjectorChild = {
     process: child,
     lines,
     waitFor: (prefix) => eventually(() => lines.some((line) => line.startsWith(prefix)), 30_000, `child line "${prefix}"`),
     async kill(signal) {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      await exited;
+      await exited();
     },
   };
   await handle.waitFor('ready');
