@@ -20,7 +20,7 @@ import { append } from '../src/ledger/append.js';
 import type { NewEvent } from '../src/ledger/types.js';
 import { createPool } from '../src/ops/pool.js';
 import type { BenchContext, BenchResult } from './lib/context.js';
-import { notifyRoundTrip, waitUntil } from './lib/floor.js';
+import { notifyRoundTrip, openLoop } from './lib/floor.js';
 import { Latencies, round } from './lib/stats.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -160,21 +160,13 @@ async function head(pool: pg.Pool): Promise<number> {
  * of each offset after `start`, and records scheduled -> committed in `committed`.
  */
 async function openLoopAppends(pool: pg.Pool, rate: number, start: number, committed: Latencies, seconds = SECONDS): Promise<Float64Array> {
-  const total = rate * seconds;
-  const scheduledAt = new Float64Array(total + 1);
-  const t0 = performance.now() + 50;
-  const inflight: Promise<unknown>[] = [];
-  for (let i = 0; i < total; i += 1) {
-    const scheduled = t0 + (i * 1000) / rate;
-    await waitUntil(scheduled);
-    inflight.push(
-      append(pool, [progress(i)]).then(([result]) => {
-        committed.record(performance.now() - scheduled);
-        if (result!.position - start < scheduledAt.length) scheduledAt[result!.position - start] = scheduled;
-      }),
-    );
-  }
-  await Promise.all(inflight);
+  const scheduledAt = new Float64Array(rate * seconds + 1);
+  await openLoop(rate, seconds, (i, scheduled) =>
+    append(pool, [progress(i)]).then(([result]) => {
+      committed.record(performance.now() - scheduled);
+      if (result!.position - start < scheduledAt.length) scheduledAt[result!.position - start] = scheduled;
+    }),
+  );
   return scheduledAt;
 }
 

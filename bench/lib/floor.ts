@@ -16,6 +16,23 @@ export async function waitUntil(scheduled: number): Promise<void> {
 }
 
 /**
+ * Open loop: calls `send(i, scheduled)` at `rate` per second for `seconds`,
+ * each at its scheduled time (never early) without waiting for earlier sends;
+ * resolves when every send has settled. Latencies count from `scheduled`.
+ */
+export async function openLoop(rate: number, seconds: number, send: (i: number, scheduled: number) => Promise<unknown>): Promise<void> {
+  const total = rate * seconds;
+  const t0 = performance.now() + 50;
+  const inflight: Promise<unknown>[] = [];
+  for (let i = 0; i < total; i += 1) {
+    const scheduled = t0 + (i * 1000) / rate;
+    await waitUntil(scheduled);
+    inflight.push(send(i, scheduled));
+  }
+  await Promise.all(inflight);
+}
+
+/**
  * INSERT + NOTIFY -> LISTEN round trip, open loop at `rate` rows/s for
  * `seconds`, latency from each row's scheduled send time. Creates the floor
  * table in the database at `url`. Arrival times are recorded as they come, so
@@ -30,19 +47,11 @@ export async function notifyRoundTrip(url: string, rate: number, seconds: number
   const arrived = new Map<string, number>();
   listener.on('notification', (message) => arrived.set(message.payload ?? '', performance.now()));
   await listener.query('listen floor');
-  const total = rate * seconds;
-  const t0 = performance.now() + 50;
-  const inflight: Promise<unknown>[] = [];
-  for (let i = 0; i < total; i += 1) {
-    const scheduled = t0 + (i * 1000) / rate;
-    await waitUntil(scheduled);
-    inflight.push(
-      writer.query('insert into floor_events (type, data) values ($1, $2) returning id', ['bench.rtt', { i }]).then((r) => {
-        sent.set(String(r.rows[0].id), scheduled);
-      }),
-    );
-  }
-  await Promise.all(inflight);
+  await openLoop(rate, seconds, (i, scheduled) =>
+    writer.query('insert into floor_events (type, data) values ($1, $2) returning id', ['bench.rtt', { i }]).then((r) => {
+      sent.set(String(r.rows[0].id), scheduled);
+    }),
+  );
   await sleep(200);
   const latencies = new Latencies();
   for (const [id, at] of sent) {
