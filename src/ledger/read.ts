@@ -27,11 +27,14 @@ export const EVENT_COLUMNS = 'position, stream_type, stream_id, stream_version, 
 
 /** Reads committed events in position order. */
 export async function read(db: Queryable, options: ReadOptions = {}): Promise<LedgerEvent[]> {
-  const conditions = ['position > $1'];
+  // block_last/block_first bound the blocks, so the scan starts at `after`
+  // in the blocks' index instead of joining the whole ledger (see the view in
+  // sql/000004_seal_at_commit.sql).
+  const conditions = ['block_last > $1', 'position > $1'];
   const values: unknown[] = [options.after ?? 0];
   if (options.until !== undefined) {
     values.push(options.until);
-    conditions.push(`position <= $${values.length}`);
+    conditions.push(`block_first <= $${values.length}`, `position <= $${values.length}`);
   }
   if (options.types !== undefined && options.types.length > 0) {
     values.push(options.types);
@@ -47,7 +50,7 @@ export async function read(db: Queryable, options: ReadOptions = {}): Promise<Le
   }
   values.push(options.limit ?? 1000);
   const { rows } = await db.query<EventRow>(
-    `select ${EVENT_COLUMNS} from ledger.events where ${conditions.join(' and ')} order by position limit $${values.length}`,
+    `select ${EVENT_COLUMNS} from ledger.events where ${conditions.join(' and ')} order by block_last, position limit $${values.length}`,
     values,
   );
   return rows.map(toLedgerEvent);
@@ -55,7 +58,7 @@ export async function read(db: Queryable, options: ReadOptions = {}): Promise<Le
 
 /** The position of the newest committed event (0 for an empty ledger). */
 export async function head(db: Queryable): Promise<number> {
-  const { rows } = await db.query<{ head: string | null }>('select max(position) as head from ledger.events');
+  const { rows } = await db.query<{ head: string | null }>('select max(last_position) as head from ledger.blocks');
   return Number(rows[0]?.head ?? 0);
 }
 

@@ -89,12 +89,11 @@ export function redeliverySpec(pipeline: string, payload: StepPayload): JobSpec 
 
 /**
  * `commitStep` and COMMIT in one round trip (simple query protocol, values
- * inlined as escaped literals): the ledger lock taken by the append is then
- * held only for the commit itself, not also for a trip back to this process,
- * whose event loop may be busy with other steps.
+ * inlined as escaped literals). The events are sealed by the COMMIT itself
+ * (no position is returned), so the ledger lock is held only for the commit.
  */
 export async function commitStepAndCommit(client: pg.PoolClient, specs: readonly JobSpec[], eventsJson: string): Promise<void> {
   const specsLiteral = client.escapeLiteral(JSON.stringify(specs));
   const eventsLiteral = client.escapeLiteral(eventsJson);
-  await client.query(`select pipelines.commit_step(${specsLiteral}::json, ${eventsLiteral}::jsonb); commit`);
+  await client.query(`select pipelines.commit_step(${specsLiteral}::json, ${eventsLiteral}::jsonb, true); commit`);
 }
