@@ -152,7 +152,7 @@ async function warmedUp(pool: pg.Pool, clients: Receiver[]): Promise<number> {
 }
 
 async function head(pool: pg.Pool): Promise<number> {
-  return Number((await pool.query('select coalesce(max(position), 0) as h from ledger.events')).rows[0].h);
+  return Number((await pool.query('select coalesce(max(last_position), 0) as h from ledger.blocks')).rows[0].h);
 }
 
 /**
