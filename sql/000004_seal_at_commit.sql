@@ -100,6 +100,30 @@ select k.first_position + b.ordinal - 1 as position,
   from ledger.blocks k
   join ledger.bodies b on b.block_id = k.block_id;
 
+-- The same rows for positions in (p_after, p_until] (p_until null: to the
+-- head), in position order, by a plan that touches only those blocks: the
+-- range of blocks from the index, then each block's bodies by their key (the
+-- OFFSET 0 keeps the planner from joining the whole tables). Readers use it
+-- with a LIMIT and their own filters.
+create function ledger.events_between(p_after bigint, p_until bigint default null)
+returns setof ledger.events
+language sql stable as $$
+  select k.first_position + b.ordinal - 1, b.stream_type, b.stream_id, b.stream_version, b.type, b.data, b.metadata,
+         k.sealed_at, k.prev_hash, k.hash, b.digest, k.first_position, k.last_position, k.hash_scheme
+    from ledger.blocks k
+    cross join lateral (
+      select * from ledger.bodies b
+       where b.block_id = k.block_id
+         and b.ordinal > p_after - k.first_position + 1
+         and (p_until is null or b.ordinal <= p_until - k.first_position + 1)
+       order by b.ordinal offset 0) b
+   where k.last_position > p_after
+     and (p_until is null
+          or k.last_position <= coalesce((select min(last_position) from ledger.blocks where last_position >= p_until),
+                                         9223372036854775807))
+   order by k.last_position, b.ordinal
+$$;
+
 comment on view ledger.events is
   'The runledger ledger (append-only). Events are sealed in blocks; prev_hash and hash are the block''s. '
   'See docs/ledger.md for the hash scheme; verify with `runledger verify`.';
@@ -180,6 +204,7 @@ declare
   v_versions bigint[];
   v_digests bytea[];
   v_root bytea;
+  v_root_version bigint;
   v_block bigint;
 begin
   if v_count = 0 then
@@ -189,6 +214,27 @@ begin
   if current_setting('transaction_isolation') <> 'read committed' then
     raise exception 'ledger.append must run in a READ COMMITTED transaction, not %',
       current_setting('transaction_isolation') using errcode = '25001';
+  end if;
+
+  if v_count = 1 and p_events->0->>'stream_type' is not null and p_events->0->>'stream_id' is not null then
+    -- The common case (a progress event, an API call), without the arrays.
+    v_stream_types := array[p_events->0->>'stream_type'];
+    v_stream_ids := array[p_events->0->>'stream_id'];
+    perform pg_advisory_xact_lock(7316204, hashtext(v_stream_types[1] || '/' || v_stream_ids[1]));
+    select coalesce(max(b.stream_version), 0) into v_root_version from ledger.bodies b
+     where b.stream_type = v_stream_types[1] and b.stream_id = v_stream_ids[1];
+    if p_expected_version is not null and v_root_version <> p_expected_version then
+      raise exception 'version conflict on stream %/%: expected version %, current version %',
+        v_stream_types[1], v_stream_ids[1], p_expected_version, v_root_version
+        using errcode = 'RL409';
+    end if;
+    v_root_version := v_root_version + 1;
+    insert into ledger.bodies (block_id, ordinal, stream_type, stream_id, stream_version, type, data, metadata,
+                               digest, block_size, block_root)
+    select nextval('ledger.block_ids'), 1, v_stream_types[1], v_stream_ids[1], v_root_version, t, d, m, g, 1, sha256(g)
+      from (select p_events->0->>'type' as t, p_events->0->'data' as d, coalesce(p_events->0->'metadata', '{}'::jsonb) as m) e,
+           lateral (select ledger.event_digest(v_stream_types[1], v_stream_ids[1], v_root_version, e.t, e.m, e.d) as g) dg;
+    return array[v_root_version];
   end if;
 
   select array_agg(e->>'stream_type' order by n), array_agg(e->>'stream_id' order by n),
@@ -350,8 +396,9 @@ revoke execute on function ledger.append(jsonb, bigint), ledger.append_at_commit
 
 do $$
 begin
-  grant select on ledger.events to runledger_auditor;
-  grant execute on function ledger.event_digest, ledger.block_hash to runledger_auditor;
+  -- The view and the two tables it reads are the ledger.
+  grant select on ledger.events, ledger.bodies, ledger.blocks to runledger_auditor;
+  grant execute on function ledger.event_digest, ledger.block_hash, ledger.events_between to runledger_auditor;
 exception when undefined_object or insufficient_privilege then
   raise notice 'runledger_auditor grants skipped: %', sqlerrm;
 end

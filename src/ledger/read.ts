@@ -27,15 +27,11 @@ export const EVENT_COLUMNS = 'position, stream_type, stream_id, stream_version, 
 
 /** Reads committed events in position order. */
 export async function read(db: Queryable, options: ReadOptions = {}): Promise<LedgerEvent[]> {
-  // block_last/block_first bound the blocks, so the scan starts at `after`
-  // in the blocks' index instead of joining the whole ledger (see the view in
-  // sql/000004_seal_at_commit.sql).
-  const conditions = ['block_last > $1', 'position > $1'];
-  const values: unknown[] = [options.after ?? 0];
-  if (options.until !== undefined) {
-    values.push(options.until);
-    conditions.push(`block_first <= $${values.length}`, `position <= $${values.length}`);
-  }
+  const after = options.after ?? 0;
+  const limit = options.limit ?? 1000;
+  const conditions: string[] = [];
+  const values: unknown[] = [after];
+  const byStream = options.streamType !== undefined || options.streamId !== undefined;
   if (options.types !== undefined && options.types.length > 0) {
     values.push(options.types);
     conditions.push(`type = any($${values.length}::text[])`);
@@ -48,11 +44,25 @@ export async function read(db: Queryable, options: ReadOptions = {}): Promise<Le
     values.push(options.streamId);
     conditions.push(`stream_id = $${values.length}`);
   }
-  values.push(options.limit ?? 1000);
-  const { rows } = await db.query<EventRow>(
-    `select ${EVENT_COLUMNS} from ledger.events where ${conditions.join(' and ')} order by block_last, position limit $${values.length}`,
-    values,
-  );
+  let source: string;
+  if (byStream) {
+    // The stream's index on the bodies finds its few events; then their blocks.
+    conditions.unshift('position > $1');
+    if (options.until !== undefined) {
+      values.push(options.until);
+      conditions.push(`position <= $${values.length}`);
+    }
+    source = 'ledger.events';
+  } else {
+    // Positions are dense: without a filter, `limit` events end at after + limit.
+    const until = options.until ?? (conditions.length === 0 ? after + limit : undefined);
+    values.push(until ?? null);
+    source = `ledger.events_between($1, $${values.length}::bigint)`;
+  }
+  values.push(limit);
+  const where = conditions.length > 0 ? ` where ${conditions.join(' and ')}` : '';
+  const order = byStream ? ' order by position' : '';
+  const { rows } = await db.query<EventRow>(`select ${EVENT_COLUMNS} from ${source}${where}${order} limit $${values.length}`, values);
   return rows.map(toLedgerEvent);
 }
 

@@ -46,8 +46,8 @@ export async function verify(db: Queryable): Promise<VerifyResult> {
               case hash_scheme when 1 then ledger.content_digest(stream_type, stream_id, type, metadata, data)
                    else ledger.event_digest(stream_type, stream_id, stream_version, type, metadata, data) end as computed,
               to_char(recorded_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as sealed_at
-         from ledger.events where block_last >= $1 and position >= $1 order by block_last, position limit $2`,
-      [expectedPosition, PAGE],
+         from ledger.events_between($1, $2)`,
+      [expectedPosition - 1, expectedPosition - 1 + PAGE],
     );
     for (const row of rows) {
       const position = Number(row.position);
@@ -82,7 +82,9 @@ export async function verify(db: Queryable): Promise<VerifyResult> {
       }
       expectedPosition += 1;
     }
-    if (rows.length < PAGE) break;
+    // A window is (expectedPosition - 1, + PAGE]: a short one may only be
+    // missing its last events, so stop at the first empty window.
+    if (rows.length === 0) break;
   }
   if (digests.length > 0) {
     return { ok: false, count: expectedPosition - 1 - digests.length, position: expectedPosition, reason: 'missing event: the last block ends early' };
