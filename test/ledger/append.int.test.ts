@@ -150,4 +150,25 @@ describe('append and read', () => {
     assert.deepEqual(event!.data, { text: "it's \\ fine" });
     assert.equal(await count(db), before + 1);
   });
+
+  it('carries quotes, backslashes and large payloads intact on every path', async () => {
+    const tricky = { s: "it's a \\ back\\slash, a '' pair, \\' and é", nested: { "k'": ["\\n"] } };
+    const big = { blob: 'y'.repeat(100 * 1024), ...tricky };
+    const client = await db.pool.connect();
+    try {
+      const written: number[] = [];
+      for (const data of [tricky, big]) {
+        written.push((await append(db.pool, [{ streamType: 'job', streamId: 'q', type: 'job.noted', data }]))[0]!.position);
+        await client.query('begin');
+        written.push((await appendAndCommit(client, [{ streamType: 'job', streamId: 'q', type: 'job.noted', data }]))[0]!.position);
+      }
+      const events = await read(db.pool, { streamType: 'job', streamId: 'q' });
+      assert.deepEqual(events.map((e) => e.position), written);
+      assert.deepEqual(events.map((e) => e.data), [tricky, tricky, big, big]);
+      assert.deepEqual(events.map((e) => e.streamVersion), [1, 2, 3, 4]);
+    } finally {
+      client.release();
+    }
+    assert.equal((await verify(db.pool)).ok, true);
+  });
 });
