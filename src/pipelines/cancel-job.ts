@@ -5,7 +5,7 @@ import { stepJobKey } from './naming.js';
 import { holdStepStarts } from './pause.js';
 import { commitStep, eventsPayload } from './step-spec.js';
 import { withTransaction } from './transaction.js';
-import { jobEvent } from './typed-event.js';
+import { jobEvent } from '../events/new-event.js';
 
 export interface CancelJobOptions {
   /** (Default: "cancelled") */

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { changeAlert } from './alerts.js';
 import { commitStep, eventsPayload } from './step-spec.js';
 import { withTransaction } from './transaction.js';
-import { workerEvent } from './typed-event.js';
+import { workerEvent } from '../events/new-event.js';
 
 /**
  * A worker the sweeper had declared offline is heard from again: back online,

@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { AppError } from '../ops/errors.js';
 import type { Pipeline, PlanStep } from './definition.js';
-import type { Priority } from './events.js';
+import type { Priority } from '../events/catalogue.js';
 import { getPipeline } from './registry.js';
 import { commitStep, eventsPayload, queueStep } from './step-spec.js';
-import { jobEvent, jsonBytes } from './typed-event.js';
+import { jobEvent, jsonBytes } from '../events/new-event.js';
 import { withTransaction } from './transaction.js';
 
 export interface CreateJobOptions {

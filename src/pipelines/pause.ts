@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { AppError } from '../ops/errors.js';
 import { commitStep, eventsPayload } from './step-spec.js';
 import { withTransaction } from './transaction.js';
-import { queueEvent } from './typed-event.js';
+import { queueEvent } from '../events/new-event.js';
 
 // Taken shared by every step start (pipelines.start_steps), exclusively here:
 // once `queue.paused` commits, no step of that pipeline can start.

@@ -3,7 +3,7 @@ import { AppError } from '../ops/errors.js';
 import { lockJob } from './cancel-job.js';
 import { commitStep, eventsPayload, queueStep } from './step-spec.js';
 import { withTransaction } from './transaction.js';
-import { jobEvent } from './typed-event.js';
+import { jobEvent } from '../events/new-event.js';
 
 /**
  * Sends a dead-lettered (failed) job back to work: every step that has not

@@ -4,13 +4,13 @@ import type { NewEvent } from '../ledger/types.js';
 import { coerceError } from '../ops/errors.js';
 import type { Logger } from '../ops/logger.js';
 import type { CompiledStep, Pipeline, PlanStep, StepContext } from './definition.js';
-import type { Priority } from './events.js';
+import type { Priority } from '../events/catalogue.js';
 import { stepJobKey, type StepPayload } from './naming.js';
 import { holdStepStarts } from './pause.js';
 import type { StartResult } from './start-batcher.js';
 import { commitStep, commitStepAndCommit, eventsPayload, queueStep, redeliverySpec, type JobSpec } from './step-spec.js';
 import { withTransaction } from './transaction.js';
-import { jobEvent, jsonBytes } from './typed-event.js';
+import { jobEvent, jsonBytes } from '../events/new-event.js';
 
 export interface StepRunner {
   readonly pool: pg.Pool;

@@ -15,7 +15,7 @@ import { commitStep, eventsPayload } from './step-spec.js';
 import { startBatcher } from './start-batcher.js';
 import { sweep } from './sweep.js';
 import { withTransaction } from './transaction.js';
-import { workerEvent } from './typed-event.js';
+import { workerEvent } from '../events/new-event.js';
 
 export interface WorkerOptions {
   /** Connection string; the worker opens its own pool. */

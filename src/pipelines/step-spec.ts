@@ -2,9 +2,9 @@ import type pg from 'pg';
 import { validateEvents } from '../ledger/validate.js';
 import type { NewEvent, Queryable } from '../ledger/types.js';
 import type { PlanStep } from './definition.js';
-import { QUEUES, type Priority } from './events.js';
+import { QUEUES, type Priority } from '../events/catalogue.js';
 import { GRAPHILE_MAX_ATTEMPTS, PRIORITY_NUMBER, pipelineFlag, stepJobKey, stepTask, type StepPayload } from './naming.js';
-import { jobEvent } from './typed-event.js';
+import { jobEvent } from '../events/new-event.js';
 
 /** graphile_worker.job_spec for one step job, as JSON for pipelines.commit_step / add_jobs. */
 export interface JobSpec {

@@ -1,10 +1,10 @@
 import type pg from 'pg';
 import type { Config } from '../ops/config.js';
 import { changeAlert, type AlertLevel } from './alerts.js';
-import { QUEUES } from './events.js';
+import { QUEUES } from '../events/catalogue.js';
 import { commitStep, eventsPayload } from './step-spec.js';
 import { withTransaction } from './transaction.js';
-import { workerEvent } from './typed-event.js';
+import { workerEvent } from '../events/new-event.js';
 
 export type SweepConfig = Pick<Config, 'workerTtlMs' | 'queueWarnDepth' | 'queueCriticalDepth'>;
 

@@ -1,6 +1,6 @@
 import type { LedgerEvent, Queryable } from '../ledger/types.js';
 import type { Delta, Entity } from './delta.js';
-import { eventToDeltas } from './deltas.js';
+import { eventToDeltas } from './event-to-deltas.js';
 import { emptyModel, type Model } from './model.js';
 import { applyDeltas, newTouched, type Touched } from './reducer.js';
 import {

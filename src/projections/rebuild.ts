@@ -3,7 +3,7 @@ import type { LedgerEvent, Queryable } from '../ledger/types.js';
 import type { Logger } from '../ops/logger.js';
 import { saveTouched, touchedStatements } from './apply-batch.js';
 import { PROJECTIONS_LOCK_SPACE, REBUILD_LOCK } from './locks.js';
-import { eventToDeltas } from './deltas.js';
+import { eventToDeltas } from './event-to-deltas.js';
 import { emptyModel, type Model } from './model.js';
 import { applyDeltas, newTouched, type Touched } from './reducer.js';
 import { PROJECTION_SCHEMA, readCheckpoint, runStatements, writeCheckpoint } from './tables.js';

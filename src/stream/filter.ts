@@ -1,4 +1,4 @@
-import { EVENT_TYPES } from '../pipelines/events.js';
+import { EVENT_TYPES } from '../events/catalogue.js';
 import { AppError } from '../ops/errors.js';
 import type { Delta } from './projections.js';
 

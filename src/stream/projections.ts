@@ -6,7 +6,7 @@ import type { Queryable } from '../ledger/types.js';
 import { snapshot as readSnapshot } from '../projections/snapshot.js';
 
 export type { Delta } from '../projections/delta.js';
-export { eventToDeltas } from '../projections/deltas.js';
+export { eventToDeltas } from '../projections/event-to-deltas.js';
 
 export type SnapshotFn = (db: Queryable, slice: { jobId?: string; pipeline?: string }) => Promise<{ offset: number; model: unknown }>;
 

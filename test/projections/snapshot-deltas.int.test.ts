@@ -4,7 +4,7 @@ import { Doorbell } from '../../src/ledger/doorbell.js';
 import { head, read } from '../../src/ledger/read.js';
 import { createLogger } from '../../src/ops/logger.js';
 import type { Delta } from '../../src/projections/delta.js';
-import { eventToDeltas } from '../../src/projections/deltas.js';
+import { eventToDeltas } from '../../src/projections/event-to-deltas.js';
 import type { Snapshot } from '../../src/projections/model.js';
 import { startProjector, type Projector } from '../../src/projections/projector.js';
 import { ensureProjectionVersion, rebuild } from '../../src/projections/rebuild.js';
