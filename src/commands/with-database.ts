@@ -7,7 +7,7 @@ import type { CommandContext } from './command.js';
 /** Opens the database (embedded or DATABASE_URL), migrates it, runs `body`, and closes everything. */
 export async function withDatabase<T>(
   { config, logger }: CommandContext,
-  body: (pool: pg.Pool, database: Database) => Promise<T>,
+  body: (pool: pg.Pool, database: Database, applied: number[]) => Promise<T>,
 ): Promise<T> {
   const database = await openDatabase(config, (line) => logger.debug({ postgres: line.trim() }));
   const pool = createPool(database.url, config.poolSize);
@@ -18,7 +18,7 @@ export async function withDatabase<T>(
     });
     const applied = await migrate(pool);
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
-    return await body(pool, database);
+    return await body(pool, database, applied);
   } finally {
     await pool.end();
     await database.stop();

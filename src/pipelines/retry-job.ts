@@ -1,8 +1,9 @@
 import type pg from 'pg';
 import { AppError } from '../ops/errors.js';
-import { lockJob } from './cancel-job.js';
-import { commitStep, eventsPayload, queueStep } from './step-spec.js';
-import { withTransaction } from './transaction.js';
+import { lockJob } from './lock-job.js';
+import { appendWithJobs, eventsPayload } from './append-with-jobs.js';
+import { queueStep } from './step-spec.js';
+import { withTransaction } from '../ops/transaction.js';
 import { jobEvent } from '../events/new-event.js';
 
 /**
@@ -44,7 +45,7 @@ export async function retryJob(pool: pg.Pool, jobId: string, options: { actor?: 
     const steps = ready.map((step) => step.name);
     const metadata = options.actor === undefined ? undefined : { actor: options.actor };
     const events = [jobEvent('job.retried', { jobId, pipeline: job.pipeline, steps }, metadata), ...queued.map((q) => q.event)];
-    const position = await commitStep(client, queued.map((q) => q.spec), eventsPayload(events));
+    const position = await appendWithJobs(client, queued.map((q) => q.spec), eventsPayload(events));
     return { position, steps };
   });
 }

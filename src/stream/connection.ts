@@ -2,9 +2,8 @@ import type { Queryable } from '../ledger/types.js';
 import type { Logger } from '../ops/logger.js';
 import type { Feed } from './feed.js';
 import { filterFromQuery, type StreamFilter } from './filter.js';
-import type { SnapshotFn } from './projections.js';
 import { futureOffset, parseOffset, PROTOCOL_VERSION, type ServerFrame } from './protocol.js';
-import { createSession, type Session } from './session.js';
+import { createSession, type Session, type SnapshotFn } from './session.js';
 
 /** What every stream connection shares, whichever transport carries it. */
 export interface StreamEndpoint {

@@ -1,6 +1,6 @@
 import { AppError } from '../ops/errors.js';
 import { parseFilter, type StreamFilter } from './filter.js';
-import type { Delta } from './projections.js';
+import type { Delta } from '../projections/delta.js';
 
 /** Version of the frames below; bumped on incompatible changes. */
 export const PROTOCOL_VERSION = 1;

@@ -1,7 +1,7 @@
 import type { Queryable } from '../ledger/types.js';
 import { readRange, type Feed, type FeedBatch } from './feed.js';
 import { compileFilter, type StreamFilter } from './filter.js';
-import type { Delta, SnapshotFn } from './projections.js';
+import type { Delta } from '../projections/delta.js';
 import type { ServerFrame } from './protocol.js';
 
 /** How a session reaches its client: a WebSocket or an SSE response. */
@@ -18,6 +18,9 @@ export interface Transport {
   /** Closes the client as a slow consumer; the transport knows the last offset it queued. */
   slow(): void;
 }
+
+/** The read model (or a job/pipeline slice of it) with the offset it is consistent at: projections/snapshot.ts, bound to a pool. */
+export type SnapshotFn = (slice: { jobId?: string; pipeline?: string }) => Promise<{ offset: number; model: unknown }>;
 
 export interface SessionOptions {
   readonly feed: Feed;
@@ -120,7 +123,7 @@ export function createSession(options: SessionOptions): Session {
     offset = start.from;
     reported = start.from;
     if (options.snapshot && (start.snapshot || behind > replayLimit)) {
-      const taken = await options.snapshot(db, { jobId: start.filter.job, pipeline: start.filter.pipeline });
+      const taken = await options.snapshot({ jobId: start.filter.job, pipeline: start.filter.pipeline });
       if (superseded()) return;
       send({ type: 'snapshot', offset: taken.offset, model: taken.model });
       // The client replaces its model with the snapshot, so it continues from there.

@@ -7,8 +7,8 @@ import type { Logger } from '../ops/logger.js';
 import type { AddressLimit } from './address-limit.js';
 import { createConnection, refuseFuture, startFromQuery, type StreamEndpoint } from './connection.js';
 import type { Feed } from './feed.js';
-import type { SnapshotFn } from './projections.js';
 import type { ServerFrame } from './protocol.js';
+import type { SnapshotFn } from './session.js';
 
 export interface SseOptions {
   readonly config: Pick<Config, 'maxBufferedBytes' | 'replayLimit'>;

@@ -48,8 +48,13 @@ describe('snapshot + deltas', () => {
     await doorbell.start();
     // The start-up rebuild (version 0 → current) happens now, before any event: every delta is then published.
     await ensureProjectionVersion(db.pool);
-    projector = startProjector({ pool: db.pool, doorbell, logger: createLogger('silent'), batchSize: 120 });
-    projector.subscribe((deltas) => published.push(...deltas));
+    projector = startProjector({
+      pool: db.pool,
+      doorbell,
+      logger: createLogger('silent'),
+      batchSize: 120,
+      afterCommit: (deltas) => published.push(...deltas),
+    });
   });
   after(async () => {
     await projector.stop();
