@@ -26,7 +26,7 @@ const ALL = '*';
 export async function pausePipeline(
   pool: pg.Pool,
   pipeline: string | null,
-  options: { reason?: string; actor?: string } = {},
+  options: { reason?: string; actor?: string; /** config.maxEventBytes (Default: 262144) */ maxEventBytes?: number } = {},
 ): Promise<{ position: number } | null> {
   checkName(pipeline);
   return withTransaction(pool, async (client) => {
@@ -38,7 +38,7 @@ export async function pausePipeline(
     if (rowCount === 0) return null;
     const data = options.reason === undefined ? { pipeline } : { pipeline, reason: options.reason };
     const metadata = options.actor === undefined ? undefined : { actor: options.actor };
-    return { position: await appendWithJobs(client, [], eventsPayload([queueEvent('queue.paused', data, metadata)])) };
+    return { position: await appendWithJobs(client, [], eventsPayload([queueEvent('queue.paused', data, metadata)], options.maxEventBytes)) };
   });
 }
 
