@@ -1,12 +1,12 @@
 import pg from 'pg';
 import { AppError } from '../ops/errors.js';
 import type { AppendResult, NewEvent, Queryable } from './types.js';
-import { validateEvents } from './validate.js';
+import { DEFAULT_MAX_EVENT_BYTES, validateEvents } from './validate.js';
 
 export interface AppendOptions {
   /** The stream's current version must equal this (all events in one stream). */
   readonly expectedVersion?: number;
-  /** (Default: 262144) */
+  /** Largest event accepted, bytes of JSON: pass config.maxEventBytes (RUNLEDGER_MAX_EVENT_BYTES). (Default: 262144) */
   readonly maxEventBytes?: number;
 }
 
@@ -36,7 +36,7 @@ export async function append(
   events: readonly NewEvent[],
   options: AppendOptions = {},
 ): Promise<AppendResult[]> {
-  const payload = validateEvents(events, options.maxEventBytes ?? 256 * 1024);
+  const payload = validateEvents(events, options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES);
   if (events.length === 0) return [];
   if (db instanceof pg.Pool) {
     const client = await db.connect();
@@ -81,7 +81,7 @@ export async function appendAndCommit(
   events: readonly NewEvent[],
   options: AppendOptions = {},
 ): Promise<AppendResult[]> {
-  const payload = validateEvents(events, options.maxEventBytes ?? 256 * 1024);
+  const payload = validateEvents(events, options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES);
   try {
     if (events.length === 0) {
       await client.query('commit');

@@ -2,17 +2,20 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { AppError } from '../ops/errors.js';
 import type { Pipeline, PlanStep } from './definition.js';
-import type { Priority } from './events.js';
+import type { Priority } from '../events/catalogue.js';
 import { getPipeline } from './registry.js';
-import { commitStep, eventsPayload, queueStep } from './step-spec.js';
-import { jobEvent, jsonBytes } from './typed-event.js';
-import { withTransaction } from './transaction.js';
+import { appendWithJobs, eventsPayload } from './append-with-jobs.js';
+import { queueStep } from './step-spec.js';
+import { jobEvent, jsonBytes } from '../events/new-event.js';
+import { withTransaction } from '../ops/transaction.js';
 
 export interface CreateJobOptions {
   /** (Default: the pipeline's priority) */
   readonly priority?: Priority;
   /** Recorded as the events' metadata.actor. */
   readonly actor?: string;
+  /** Largest event, bytes (config.maxEventBytes, RUNLEDGER_MAX_EVENT_BYTES): a larger input is refused. (Default: 262144) */
+  readonly maxEventBytes?: number;
 }
 
 export interface CreatedJob {
@@ -64,13 +67,13 @@ export async function createJob(
     jobEvent('job.created', { jobId, pipeline: pipeline.name, input: parsed.data, inputBytes, priority, steps: plan.map((s) => s.name) }, metadata),
     ...queued.map((q) => q.event),
   ];
-  const payload = eventsPayload(events);
+  const payload = eventsPayload(events, options.maxEventBytes);
   return withTransaction(pool, async (client) => {
     await client.query(
       `insert into pipelines.jobs (job_id, pipeline, priority, input, plan) values ($1, $2, $3, $4, $5)`,
       [jobId, pipeline.name, priority, JSON.stringify(parsed.data), JSON.stringify(plan)],
     );
-    const position = await commitStep(client, queued.map((q) => q.spec), payload);
+    const position = await appendWithJobs(client, queued.map((q) => q.spec), payload);
     return { jobId, position };
   });
 }
