@@ -4,6 +4,7 @@ import type { NewEvent, Queryable } from '../ledger/types.js';
 import type { PlanStep } from './definition.js';
 import { QUEUES, type Priority } from './events.js';
 import { GRAPHILE_MAX_ATTEMPTS, PRIORITY_NUMBER, pipelineFlag, stepJobKey, stepTask, type StepPayload } from './naming.js';
+import { appendTimer } from '../ops/metrics/append-timer.js';
 import { jobEvent } from './typed-event.js';
 
 /** graphile_worker.job_spec for one step job, as JSON for pipelines.commit_step / add_jobs. */
@@ -66,10 +67,10 @@ export const eventsPayload = (events: readonly NewEvent[]): string => (events.le
  * of the first event.
  */
 export async function commitStep(client: Queryable, specs: readonly JobSpec[], eventsJson: string): Promise<number> {
-  const { rows } = await client.query<{ position: string }>('select pipelines.commit_step($1::json, $2::jsonb) as position', [
-    JSON.stringify(specs),
-    eventsJson,
-  ]);
+  const done = appendTimer('commit_step');
+  const { rows } = await client
+    .query<{ position: string }>('select pipelines.commit_step($1::json, $2::jsonb) as position', [JSON.stringify(specs), eventsJson])
+    .finally(done);
   return Number(rows[0]!.position);
 }
 
@@ -96,5 +97,6 @@ export function redeliverySpec(pipeline: string, payload: StepPayload): JobSpec 
 export async function commitStepAndCommit(client: pg.PoolClient, specs: readonly JobSpec[], eventsJson: string): Promise<void> {
   const specsLiteral = client.escapeLiteral(JSON.stringify(specs));
   const eventsLiteral = client.escapeLiteral(eventsJson);
-  await client.query(`select pipelines.commit_step(${specsLiteral}::json, ${eventsLiteral}::jsonb); commit`);
+  const done = appendTimer('commit_step_and_commit');
+  await client.query(`select pipelines.commit_step(${specsLiteral}::json, ${eventsLiteral}::jsonb); commit`).finally(done);
 }

@@ -30,6 +30,8 @@ export interface ProjectorOptions {
   readonly ensureVersion?: boolean;
   /** Called inside each batch's transaction right before COMMIT; for tests and instrumentation. */
   readonly beforeCommit?: (events: readonly LedgerEvent[]) => Promise<void>;
+  /** Called after each batch commits, with its events: each event once, cluster-wide, by the leader. For metrics. */
+  readonly afterCommit?: (events: readonly LedgerEvent[]) => void;
 }
 
 export interface Projector {
@@ -78,6 +80,7 @@ export function startProjector(options: ProjectorOptions): Projector {
       throw error;
     }
     checkpoint = applied.position;
+    options.afterCommit?.(events);
     if (applied.deltas.length === 0) return;
     for (const listener of listeners) {
       try {

@@ -2,6 +2,7 @@ import type { Doorbell } from '../ledger/doorbell.js';
 import { head, read } from '../ledger/read.js';
 import { tail, type Tail } from '../ledger/tail.js';
 import type { LedgerEvent, Queryable } from '../ledger/types.js';
+import { observeDispatch } from '../ops/metrics/stream-metrics.js';
 import { eventToDeltas, type Delta } from './projections.js';
 
 /** Consecutive events (after, upTo] turned into deltas; events yielding none still count. */
@@ -64,6 +65,7 @@ export async function startFeed(options: FeedOptions): Promise<Feed> {
           options.onError?.(error as Error);
         }
       }
+      observeDispatch(events);
     },
   });
   return {

@@ -12,6 +12,7 @@ import { CloseCode } from './close-codes.js';
 import { closeReason, futureOffset, parseClientMessage, parseOffset, PROTOCOL_VERSION, type ServerFrame } from './protocol.js';
 import { createSession, type Session } from './session.js';
 import { bearer, tokenMatches } from './token.js';
+import { metrics as streamMetrics } from '../ops/metrics/registry.js';
 
 export type StreamServerConfig = Pick<
   Config,
@@ -79,7 +80,9 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
   };
 
   const frame = (ws: WebSocket<Client>, value: ServerFrame) => {
-    if (!ws.getUserData().closed) ws.send(JSON.stringify(value));
+    if (ws.getUserData().closed) return;
+    ws.send(JSON.stringify(value));
+    streamMetrics.framesSent.inc({ transport: 'ws' });
   };
 
   const refuse = (ws: WebSocket<Client>, error: unknown) => {
@@ -97,6 +100,7 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
     const client = ws.getUserData();
     logger.info({ address: client.address, from: client.queued, buffered: ws.getBufferedAmount() }, 'closed slow consumer');
     end(ws, CloseCode.slowConsumer, closeReason('slow_consumer', client.queued));
+    streamMetrics.slowConsumerCloses.inc({ transport: 'ws' });
   };
 
   /** Replaces the socket's subscription; a future offset is refused before the old one is dropped. */
@@ -123,6 +127,7 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
           ws.cork(() => {
             result = ws.send(json);
           });
+          streamMetrics.framesSent.inc({ transport: 'ws' });
           // 2 means uWS dropped the frame: a gap, so the client must go.
           if (result === 2) {
             client.session?.stop();
@@ -186,6 +191,7 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
         return;
       }
       sockets.add(ws);
+      streamMetrics.streamConnections.inc({ transport: 'ws' });
       let from: number;
       let filter: StreamFilter;
       try {
@@ -242,7 +248,10 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
       client.session?.stop();
       for (const resolve of client.waiters) resolve();
       client.waiters = [];
-      if (sockets.delete(ws)) limit.release(client.address);
+      if (sockets.delete(ws)) {
+        limit.release(client.address);
+        streamMetrics.streamConnections.dec({ transport: 'ws' });
+      }
     },
   });
   app.any('/*', (res) => {

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { AppError } from '../../ops/errors.js';
+import { metrics } from '../../ops/metrics/registry.js';
 import { filterFromQuery } from '../../stream/filter.js';
 import { futureOffset, parseOffset, PROTOCOL_VERSION, type ServerFrame } from '../../stream/protocol.js';
 import { createSession } from '../../stream/session.js';
@@ -70,12 +71,14 @@ export function streamRoutes(deps: ApiDeps): Hono {
         transport: {
           send(json, type, offset) {
             event(type, json, offset);
+            metrics.framesSent.inc({ transport: 'sse' });
             if (offset !== undefined) queued = offset;
           },
           full: () => pendingBytes > config.maxBufferedBytes,
           writable: () => (pendingBytes <= lowWater || stream.aborted ? Promise.resolve() : new Promise((resolve) => waiters.push(resolve))),
           slow: () => {
             logger.info({ from: queued }, 'closed slow SSE consumer');
+            metrics.slowConsumerCloses.inc({ transport: 'sse' });
             end('slow_consumer', `did not read fast enough; reconnect with Last-Event-ID ${queued}`);
           },
         },
@@ -87,6 +90,7 @@ export function streamRoutes(deps: ApiDeps): Hono {
         session.stop();
         finished();
       });
+      metrics.streamConnections.inc({ transport: 'sse' });
       try {
         write('retry: 1000\n\n');
         event('hello', JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, server: deps.serverId, head: feed.position, from }));
@@ -98,6 +102,7 @@ export function streamRoutes(deps: ApiDeps): Hono {
         await done;
       } finally {
         clearInterval(heartbeat);
+        metrics.streamConnections.dec({ transport: 'sse' });
         deps.addressLimit?.release(address);
         deps.shutdown?.removeEventListener('abort', onShutdown);
         session.stop();
