@@ -157,5 +157,22 @@ export function createMetrics() {
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
+/**
+ * Starts the known label sets at zero, so a dashboard or an alert rule finds
+ * a series (reading 0) before the first increment instead of no data.
+ */
+function zeroKnownSeries(metrics: Metrics): Metrics {
+  for (const transport of ['ws', 'sse']) {
+    metrics.streamConnections.set({ transport }, 0);
+    metrics.framesSent.inc({ transport }, 0);
+    metrics.slowConsumerCloses.inc({ transport }, 0);
+  }
+  for (const path of ['append', 'append_and_commit', 'commit_step', 'commit_step_and_commit']) metrics.appendSeconds.zero({ path });
+  for (const kind of ['queue_depth', 'worker_offline']) {
+    for (const severity of ['warning', 'critical']) metrics.alertsRaised.inc({ kind, severity }, 0);
+  }
+  return metrics;
+}
+
 /** This process's metrics. */
-export const metrics: Metrics = createMetrics();
+export const metrics: Metrics = zeroKnownSeries(createMetrics());
