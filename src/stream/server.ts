@@ -12,7 +12,9 @@ import { CloseCode } from './close-codes.js';
 import { closeReason, futureOffset, parseClientMessage, parseOffset, PROTOCOL_VERSION, type ServerFrame } from './protocol.js';
 import { createSession, type Session } from './session.js';
 import { bearer, tokenMatches } from './token.js';
-import { metrics as streamMetrics } from '../ops/metrics/registry.js';
+import { metrics } from '../ops/metrics/registry.js';
+
+const wsCounts = metrics.streams.ws;
 
 export type StreamServerConfig = Pick<
   Config,
@@ -82,7 +84,7 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
   const frame = (ws: WebSocket<Client>, value: ServerFrame) => {
     if (ws.getUserData().closed) return;
     ws.send(JSON.stringify(value));
-    streamMetrics.framesSent.inc({ transport: 'ws' });
+    wsCounts.frames += 1;
   };
 
   const refuse = (ws: WebSocket<Client>, error: unknown) => {
@@ -100,7 +102,7 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
     const client = ws.getUserData();
     logger.info({ address: client.address, from: client.queued, buffered: ws.getBufferedAmount() }, 'closed slow consumer');
     end(ws, CloseCode.slowConsumer, closeReason('slow_consumer', client.queued));
-    streamMetrics.slowConsumerCloses.inc({ transport: 'ws' });
+    wsCounts.slowConsumerCloses += 1;
   };
 
   /** Replaces the socket's subscription; a future offset is refused before the old one is dropped. */
@@ -127,7 +129,7 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
           ws.cork(() => {
             result = ws.send(json);
           });
-          streamMetrics.framesSent.inc({ transport: 'ws' });
+          wsCounts.frames += 1;
           // 2 means uWS dropped the frame: a gap, so the client must go.
           if (result === 2) {
             client.session?.stop();
@@ -191,7 +193,7 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
         return;
       }
       sockets.add(ws);
-      streamMetrics.streamConnections.inc({ transport: 'ws' });
+      wsCounts.connections += 1;
       let from: number;
       let filter: StreamFilter;
       try {
@@ -250,7 +252,7 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
       client.waiters = [];
       if (sockets.delete(ws)) {
         limit.release(client.address);
-        streamMetrics.streamConnections.dec({ transport: 'ws' });
+        wsCounts.connections -= 1;
       }
     },
   });

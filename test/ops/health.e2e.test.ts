@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
+import WebSocket from 'ws';
 import { append } from '../../src/ledger/append.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { eventually } from '../helpers/ordering-harness.js';
@@ -86,6 +87,23 @@ describe('/health/live, /health/ready and /metrics of serve processes', () => {
     assert.ok(names.includes('runledger_ledger_head_position'));
     assert.equal(await metricValue(standby, /^runledger_projector_leader (\S+)$/m, METRICS_TOKEN), 0);
     assert.equal(await metricValue(leader, /^runledger_projector_leader (\S+)$/m), 1);
+  });
+
+  it('counts open WebSocket streams and the frames sent to them', async () => {
+    const connections = () => metricValue(standby, /^runledger_stream_connections\{transport="ws"\} (\S+)$/m, METRICS_TOKEN);
+    const frames = () => metricValue(standby, /^runledger_stream_frames_sent_total\{transport="ws"\} (\S+)$/m, METRICS_TOKEN);
+    assert.equal(await connections(), 0);
+    const framesBefore = (await frames()) ?? 0;
+    const socket = new WebSocket(`ws://127.0.0.1:${standby.wsPort}/ws?from=0`);
+    const hello = await new Promise<string>((resolve, reject) => {
+      socket.once('message', (data) => resolve(String(data)));
+      socket.once('error', reject);
+    });
+    assert.match(hello, /"type":"hello"/);
+    assert.equal(await connections(), 1);
+    assert.ok(((await frames()) ?? 0) > framesBefore);
+    socket.close();
+    await eventually(async () => (await connections()) === 0, 30_000, 'the connection count to drop');
   });
 
   it('reports degraded with the reason while the read model lags, and ok once it catches up', async () => {

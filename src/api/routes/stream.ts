@@ -71,14 +71,14 @@ export function streamRoutes(deps: ApiDeps): Hono {
         transport: {
           send(json, type, offset) {
             event(type, json, offset);
-            metrics.framesSent.inc({ transport: 'sse' });
+            metrics.streams.sse.frames += 1;
             if (offset !== undefined) queued = offset;
           },
           full: () => pendingBytes > config.maxBufferedBytes,
           writable: () => (pendingBytes <= lowWater || stream.aborted ? Promise.resolve() : new Promise((resolve) => waiters.push(resolve))),
           slow: () => {
             logger.info({ from: queued }, 'closed slow SSE consumer');
-            metrics.slowConsumerCloses.inc({ transport: 'sse' });
+            metrics.streams.sse.slowConsumerCloses += 1;
             end('slow_consumer', `did not read fast enough; reconnect with Last-Event-ID ${queued}`);
           },
         },
@@ -90,7 +90,7 @@ export function streamRoutes(deps: ApiDeps): Hono {
         session.stop();
         finished();
       });
-      metrics.streamConnections.inc({ transport: 'sse' });
+      metrics.streams.sse.connections += 1;
       try {
         write('retry: 1000\n\n');
         event('hello', JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, server: deps.serverId, head: feed.position, from }));
@@ -102,7 +102,7 @@ export function streamRoutes(deps: ApiDeps): Hono {
         await done;
       } finally {
         clearInterval(heartbeat);
-        metrics.streamConnections.dec({ transport: 'sse' });
+        metrics.streams.sse.connections -= 1;
         deps.addressLimit?.release(address);
         deps.shutdown?.removeEventListener('abort', onShutdown);
         session.stop();

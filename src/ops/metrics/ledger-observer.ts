@@ -24,8 +24,10 @@ export function createLedgerObserver(metrics: Metrics): (events: readonly Ledger
     steps.set(step, at);
   };
   return function observeLedger(events) {
+    // One inc() per type per batch: prom-client's labelled inc() costs ~0.7 µs.
+    const byType = new Map<string, number>();
     for (const event of events) {
-      metrics.eventsAppended.inc({ type: event.type });
+      byType.set(event.type, (byType.get(event.type) ?? 0) + 1);
       const data = event.data;
       const pipeline = String(data.pipeline ?? '');
       const jobId = String(data.jobId);
@@ -63,5 +65,6 @@ export function createLedgerObserver(metrics: Metrics): (events: readonly Ledger
           break;
       }
     }
+    for (const [type, count] of byType) metrics.eventsAppended.inc({ type }, count);
   };
 }
