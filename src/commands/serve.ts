@@ -7,11 +7,12 @@ import type pg from 'pg';
 import { untilSignal } from '../ops/signals.js';
 import { ensureProjectionVersion } from '../projections/rebuild.js';
 import { startProjector } from '../projections/projector.js';
+import { snapshot as readSnapshot } from '../projections/snapshot.js';
 import { createAddressLimit } from '../stream/address-limit.js';
 import { startFeed } from '../stream/feed.js';
 import { loadUws } from '../stream/native.js';
-import { snapshot } from '../stream/projections.js';
 import { startStreamServer } from '../stream/server.js';
+import type { SnapshotFn } from '../stream/session.js';
 import { isLoopback } from '../stream/token.js';
 import { createLedgerObserver } from '../ops/metrics/ledger-observer.js';
 import { metrics } from '../ops/metrics/registry.js';
@@ -46,7 +47,7 @@ export async function startServers(db: pg.Pool, databaseUrl: string, { config, l
   // the projection code changed).
   await ensureProjectionVersion(db, logger);
   doorbell.on('reconnected', () => metrics.listenerReconnects.inc());
-  const projector = startProjector({ pool: db, doorbell, logger, pollMs: config.tailPollMs, afterCommit: createLedgerObserver(metrics) });
+  const projector = startProjector({ pool: db, doorbell, logger, pollMs: config.tailPollMs, observeEvents: createLedgerObserver(metrics) });
   const feed = await startFeed({
     db,
     doorbell,
@@ -54,6 +55,7 @@ export async function startServers(db: pg.Pool, databaseUrl: string, { config, l
     onError: (error) => logger.error({ err: error }, 'ledger follower failed; retrying on the next notification'),
   });
   const serverId = `${os.hostname()}:${process.pid}`;
+  const snapshot: SnapshotFn = (slice) => readSnapshot(db, slice);
   const addressLimit = createAddressLimit(config.maxConnectionsPerIp);
   const stream = await startStreamServer({ config, db, feed, logger, serverId, snapshot, addressLimit });
   const shutdown = new AbortController();

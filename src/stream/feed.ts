@@ -3,7 +3,8 @@ import { head, read } from '../ledger/read.js';
 import { tail, type Tail } from '../ledger/tail.js';
 import type { LedgerEvent, Queryable } from '../ledger/types.js';
 import { observeDispatch } from '../ops/metrics/stream-metrics.js';
-import { eventToDeltas, type Delta } from './projections.js';
+import type { Delta } from '../projections/delta.js';
+import { eventToDeltas } from '../projections/event-to-deltas.js';
 
 /** Consecutive events (after, upTo] turned into deltas; events yielding none still count. */
 export interface FeedBatch {

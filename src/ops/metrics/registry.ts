@@ -183,7 +183,7 @@ export type Metrics = ReturnType<typeof createMetrics>;
  * a series (reading 0) before the first increment instead of no data.
  */
 function zeroKnownSeries(metrics: Metrics): Metrics {
-  for (const path of ['append', 'append_and_commit', 'commit_step', 'commit_step_and_commit']) metrics.appendSeconds.zero({ path });
+  for (const path of ['append', 'append_and_commit', 'append_with_jobs', 'append_with_jobs_and_commit']) metrics.appendSeconds.zero({ path });
   for (const kind of ['queue_depth', 'worker_offline']) {
     for (const severity of ['warning', 'critical']) metrics.alertsRaised.inc({ kind, severity }, 0);
   }
