@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { AppError } from '../ops/errors.js';
+import { appendTimer } from '../ops/metrics/append-timer.js';
 import type { AppendResult, NewEvent, Queryable } from './types.js';
 import { DEFAULT_MAX_EVENT_BYTES, validateEvents } from './validate.js';
 
@@ -38,6 +39,7 @@ export async function append(
 ): Promise<AppendResult[]> {
   const payload = validateEvents(events, options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES);
   if (events.length === 0) return [];
+  const done = appendTimer('append');
   if (db instanceof pg.Pool) {
     const client = await db.connect();
     let broken: Error | undefined;
@@ -57,6 +59,7 @@ export async function append(
       throw translateAppendError(error);
     } finally {
       client.release(broken);
+      done();
     }
   }
   try {
@@ -67,6 +70,8 @@ export async function append(
     return toResults(rows[0]!.first_position, rows[0]!.stream_versions);
   } catch (error) {
     throw translateAppendError(error);
+  } finally {
+    done();
   }
 }
 
@@ -82,6 +87,7 @@ export async function appendAndCommit(
   options: AppendOptions = {},
 ): Promise<AppendResult[]> {
   const payload = validateEvents(events, options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES);
+  const done = appendTimer('append_and_commit');
   try {
     if (events.length === 0) {
       await client.query('commit');
@@ -97,6 +103,8 @@ export async function appendAndCommit(
     return toResults(results[1]!.rows[0].first_position, rows[0].v);
   } catch (error) {
     throw translateAppendError(error);
+  } finally {
+    done();
   }
 }
 
