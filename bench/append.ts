@@ -60,8 +60,17 @@ export default async function appendBench(context: BenchContext): Promise<BenchR
     client.query('insert into floor_events (type, data) values ($1, $2)', ['bench.floor', sampleData(i)]),
   );
 
+  // append(pool): its own transaction, sealed at its COMMIT, positions
+  // returned, one round trip (src/ledger/append.ts).
   context.log(`runledger: single-event appends, ${WRITERS} writers, ${SECONDS}s`);
-  const singleTps = await closedLoop(clients, (client, i) =>
+  const writersPool = createPool(url, WRITERS, 'runledger-bench');
+  const singleTps = await closedLoop(clients, (_client, i) =>
+    append(writersPool, [{ streamType: 'job', streamId: `job-${i % 997}`, type: 'step.progress', data: sampleData(i) }]),
+  );
+  await writersPool.end();
+  // The SQL interface other languages use: sealed at once, positions returned.
+  context.log(`runledger: ledger.append() as one statement, ${WRITERS} writers, ${SECONDS}s`);
+  const sqlAppendTps = await closedLoop(clients, (client, i) =>
     append(client, [{ streamType: 'job', streamId: `job-${i % 997}`, type: 'step.progress', data: sampleData(i) }]),
   );
 
@@ -118,13 +127,15 @@ export default async function appendBench(context: BenchContext): Promise<BenchR
     same_work_no_order_lock_ratio: round(noLockTps / floorTps, 3),
     append_at_commit_tps: Math.round(atCommitTps),
     append_at_commit_ratio: round(atCommitTps / floorTps, 3),
+    sql_append_tps: Math.round(sqlAppendTps),
+    sql_append_ratio: round(sqlAppendTps / floorTps, 3),
   };
   return {
     rows: [
       ['floor: INSERT+NOTIFY -> LISTEN p50', json.floor_notify_rtt_p50_ms, 'ms', '500 events/s open loop'],
       ['floor: INSERT+NOTIFY -> LISTEN p99', json.floor_notify_rtt_p99_ms, 'ms'],
       ['floor: INSERT+NOTIFY commits', json.floor_insert_notify_tps, 'tx/s', `${WRITERS} writers`],
-      ['append, single event', json.append_single_tps, 'tx/s', `${WRITERS} writers`],
+      ['append, single event', json.append_single_tps, 'tx/s', `${WRITERS} writers, append(pool), sealed at commit`],
       ['append single / floor', json.append_single_ratio, 'x', 'target >= 0.9'],
       ['append, single events, group commit', json.append_grouped_eps, 'events/s', `${WRITERS} callers, createAppender()`],
       ['group commit / floor', json.append_grouped_ratio, 'x', 'events/s against the floor\'s tx/s'],
@@ -133,6 +144,7 @@ export default async function appendBench(context: BenchContext): Promise<BenchR
       ['experiment: minimal seal at commit', json.minimal_seal_tps, 'tx/s', `${json.minimal_seal_ratio}x floor`],
       ['experiment: same work, no ordering lock', json.same_work_no_order_lock_tps, 'tx/s', `${json.same_work_no_order_lock_ratio}x floor`],
       ['ledger.append_at_commit, one statement', json.append_at_commit_tps, 'tx/s', `${json.append_at_commit_ratio}x floor`],
+      ['ledger.append (SQL interface), one statement', json.sql_append_tps, 'tx/s', `${json.sql_append_ratio}x floor; sealed at once`],
     ],
     json,
   };

@@ -49,25 +49,21 @@ create table ledger.blocks (
   hash_scheme smallint not null check (hash_scheme in (1, 2))
 );
 
--- The digest of one event (hash_scheme 2). Every field is length-prefixed,
--- so only data and metadata need PostgreSQL's rendering (jsonb::text):
+-- The digest of one event (hash_scheme 2). The short fields are
+-- length-prefixed and data, last, is not, so data is rendered once and only
+-- data and metadata need PostgreSQL's rendering (jsonb::text):
 --   sha256(int8(stream_version) || f(stream_type) || f(stream_id) || f(type)
---          || f(metadata::text) || f(data::text)),  f(s) = int4(octets(utf8 s)) || utf8 s
-create function ledger.length_prefixed(p bytea) returns bytea
-language sql immutable parallel safe as $$
-  select int4send(octet_length(p)) || p
-$$;
-
+--          || f(metadata::text) || utf8(data::text)),  f(s) = int4(octets(utf8 s)) || utf8 s
 create function ledger.event_digest(
   p_stream_type text, p_stream_id text, p_stream_version bigint, p_type text, p_metadata jsonb, p_data jsonb
 ) returns bytea
 language sql immutable parallel safe as $$
   select sha256(int8send(p_stream_version)
-    || ledger.length_prefixed(convert_to(p_stream_type, 'UTF8'))
-    || ledger.length_prefixed(convert_to(p_stream_id, 'UTF8'))
-    || ledger.length_prefixed(convert_to(p_type, 'UTF8'))
-    || ledger.length_prefixed(convert_to(p_metadata::text, 'UTF8'))
-    || ledger.length_prefixed(convert_to(p_data::text, 'UTF8')))
+    || int4send(octet_length(convert_to(p_stream_type, 'UTF8'))) || convert_to(p_stream_type, 'UTF8')
+    || int4send(octet_length(convert_to(p_stream_id, 'UTF8'))) || convert_to(p_stream_id, 'UTF8')
+    || int4send(octet_length(convert_to(p_type, 'UTF8'))) || convert_to(p_type, 'UTF8')
+    || int4send(octet_length(convert_to(p_metadata::text, 'UTF8'))) || convert_to(p_metadata::text, 'UTF8')
+    || convert_to(p_data::text, 'UTF8'))
 $$;
 
 -- A block's hash: root = sha256(digest_1 || ... || digest_n) in position order.
@@ -403,7 +399,7 @@ do $$
 begin
   -- The view and the two tables it reads are the ledger.
   grant select on ledger.events, ledger.bodies, ledger.blocks to runledger_auditor;
-  grant execute on function ledger.event_digest, ledger.length_prefixed, ledger.block_hash, ledger.events_between to runledger_auditor;
+  grant execute on function ledger.event_digest, ledger.block_hash, ledger.events_between to runledger_auditor;
 exception when undefined_object or insufficient_privilege then
   raise notice 'runledger_auditor grants skipped: %', sqlerrm;
 end

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
  * appear verbatim in README.md) and `readmeHash` together.
  */
 export const README_FORMULA = `  digest = sha256(int64be(stream_version) || lp(utf8(stream_type)) || lp(utf8(stream_id)) || lp(utf8(type))
-                  || lp(utf8(metadata::text)) || lp(utf8(data::text)))
+                  || lp(utf8(metadata::text)) || utf8(data::text))
   root = sha256(digest(block_first) || ... || digest(block_last))
   hash = sha256(prev_hash || int64be(block_first) || int64be(block_last)
                 || utf8(recorded_at in UTC as YYYY-MM-DDTHH:MM:SS.ffffffZ) || root)`;
@@ -44,7 +44,7 @@ export function readmeDigest(event: EventText): Buffer {
     lp(utf8(event.streamId)),
     lp(utf8(event.type)),
     lp(utf8(event.metadataText)),
-    lp(utf8(event.dataText)),
+    utf8(event.dataText),
   );
 }
 
