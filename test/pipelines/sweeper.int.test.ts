@@ -55,9 +55,9 @@ describe('sweeper', () => {
   });
 
   it('raises queue depth alerts once per crossing and clears them on recovery', async () => {
-    // The first test's live worker is not part of this one: stopped, it
-    // cannot fall silent past the 1 s TTL on a slow machine and add an alert.
-    await db.pool.query(`update pipelines.workers set state = 'stopped' where worker_id = 'alive-1'`);
+    // The first test's workers are not part of this one: stopped, they
+    // cannot fall silent past the 1 s TTL on a slow machine and add alerts.
+    await db.pool.query(`update pipelines.workers set state = 'stopped' where worker_id in ('alive-1', 'silent-1')`);
     const before = (await alertEvents(db)).length;
     await pausePipeline(db.pool, queued.name);
     const jobs = [];
