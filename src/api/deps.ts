@@ -1,14 +1,18 @@
-import type { Queryable } from '../ledger/types.js';
+import type pg from 'pg';
 import type { Config } from '../ops/config.js';
 import type { Logger } from '../ops/logger.js';
 import type { AddressLimit } from '../stream/address-limit.js';
 import type { Feed } from '../stream/feed.js';
 import type { SnapshotFn } from '../stream/projections.js';
+import type { Authenticator } from './auth/principal.js';
 
 /** Everything the HTTP API needs, passed in explicitly. */
 export interface ApiDeps {
-  readonly config: Pick<Config, 'token' | 'maxMessageBytes' | 'maxBufferedBytes' | 'replayLimit'>;
-  readonly db: Queryable;
+  readonly config: Pick<
+    Config,
+    'token' | 'readTokens' | 'maxMessageBytes' | 'maxBufferedBytes' | 'replayLimit' | 'writeRatePerSecond' | 'writeBurst' | 'ticketTtlMs'
+  >;
+  readonly db: pg.Pool;
   readonly feed: Feed;
   readonly logger: Logger;
   /** Names this process in `hello` frames. */
@@ -20,4 +24,6 @@ export interface ApiDeps {
   readonly addressLimit?: AddressLimit;
   /** Interval of SSE heartbeat comments, ms. (Default: 15000) */
   readonly heartbeatMs?: number;
+  /** Shared with the WebSocket server, so tickets work on both. (Default: one made from config) */
+  readonly authenticator?: Authenticator;
 }

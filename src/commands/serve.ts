@@ -2,6 +2,8 @@ import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp } from '../api/app.js';
+import { createAuthenticator, wsAuthenticate } from '../api/auth/principal.js';
+import { registerDemoPipelines } from '../pipelines/demo/index.js';
 import { Doorbell } from '../ledger/doorbell.js';
 import type pg from 'pg';
 import { untilSignal } from '../ops/signals.js';
@@ -51,9 +53,12 @@ export async function startServers(db: pg.Pool, databaseUrl: string, { config, l
   });
   const serverId = `${os.hostname()}:${process.pid}`;
   const addressLimit = createAddressLimit(config.maxConnectionsPerIp);
-  const stream = await startStreamServer({ config, db, feed, logger, serverId, snapshot, addressLimit });
+  // The pipelines' definitions: the API checks job inputs against them and lists them.
+  registerDemoPipelines();
+  const authenticator = createAuthenticator(config, db);
+  const stream = await startStreamServer({ config, db, feed, logger, serverId, snapshot, addressLimit, authenticate: wsAuthenticate(authenticator) });
   const shutdown = new AbortController();
-  const app = createApp({ config, db, feed, logger, serverId, snapshot, addressLimit, shutdown: shutdown.signal });
+  const app = createApp({ config, db, feed, logger, serverId, snapshot, addressLimit, shutdown: shutdown.signal, authenticator });
   const http = await new Promise<ServerType>((resolve, reject) => {
     const server = serve({ fetch: app.fetch, port: config.httpPort, hostname: config.host }, () => resolve(server));
     server.once('error', reject);

@@ -4,13 +4,13 @@ import type { PlanStep } from './definition.js';
 import { stepJobKey } from './naming.js';
 import { holdStepStarts } from './pause.js';
 import { commitStep, eventsPayload } from './step-spec.js';
+import { operatorMetadata, type OperatorOptions } from './operator.js';
 import { withTransaction } from './transaction.js';
 import { jobEvent } from './typed-event.js';
 
-export interface CancelJobOptions {
+export interface CancelJobOptions extends OperatorOptions {
   /** (Default: "cancelled") */
   readonly reason?: string;
-  readonly actor?: string;
 }
 
 /**
@@ -30,7 +30,7 @@ export async function cancelJob(pool: pg.Pool, jobId: string, options: CancelJob
     }
     await client.query(`update pipelines.jobs set state = 'cancelled', finished_at = now() where job_id = $1`, [jobId]);
     await client.query('select graphile_worker.remove_job(k) from unnest($1::text[]) k', [job.plan.map((s) => stepJobKey(jobId, s.name))]);
-    const metadata = options.actor === undefined ? undefined : { actor: options.actor };
+    const metadata = operatorMetadata(options);
     const position = await commitStep(client, [], eventsPayload([jobEvent('job.cancelled', { jobId, pipeline: job.pipeline, reason }, metadata)]));
     return { position };
   });

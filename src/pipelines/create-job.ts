@@ -4,15 +4,14 @@ import { AppError } from '../ops/errors.js';
 import type { Pipeline, PlanStep } from './definition.js';
 import type { Priority } from './events.js';
 import { getPipeline } from './registry.js';
-import { commitStep, eventsPayload, queueStep } from './step-spec.js';
+import { commitStep, eventsPayload, queueStep, type JobSpec } from './step-spec.js';
 import { jobEvent, jsonBytes } from './typed-event.js';
+import { operatorMetadata, type OperatorOptions } from './operator.js';
 import { withTransaction } from './transaction.js';
 
-export interface CreateJobOptions {
+export interface CreateJobOptions extends OperatorOptions {
   /** (Default: the pipeline's priority) */
   readonly priority?: Priority;
-  /** Recorded as the events' metadata.actor. */
-  readonly actor?: string;
 }
 
 export interface CreatedJob {
@@ -32,19 +31,36 @@ export async function createJob(
   input: unknown,
   options: CreateJobOptions = {},
 ): Promise<CreatedJob> {
+  const prepared = prepareJob(pipelineName, input, options);
+  return withTransaction(pool, (client) => insertJob(client, prepared));
+}
+
+/** A job checked and planned, ready for `insertJob`. */
+export interface PreparedJob {
+  readonly jobId: string;
+  readonly pipeline: string;
+  readonly priority: Priority;
+  readonly input: unknown;
+  readonly plan: PlanStep[];
+  readonly specs: JobSpec[];
+  readonly payload: string;
+}
+
+/** Checks the input against the pipeline's schema and builds the job's first events and step jobs; writes nothing. */
+export function prepareJob(pipelineName: string, input: unknown, options: CreateJobOptions = {}): PreparedJob {
   const pipeline = getPipeline(pipelineName);
   const parsed = pipeline.input.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const field = ['input', ...issue.path].join('.');
-    throw new AppError(400, 'invalid_input', `${field}: ${issue.message}`, { field });
+    throw new AppError(422, 'invalid_input', `${field}: ${issue.message}`, { field });
   }
   const priority = options.priority ?? pipeline.priority;
   if (!['high', 'normal', 'background'].includes(priority)) {
     throw new AppError(400, 'bad_request', 'priority: must be high, normal or background', { field: 'priority' });
   }
   const jobId = randomUUID();
-  const metadata = options.actor === undefined ? undefined : { actor: options.actor };
+  const metadata = operatorMetadata(options);
   const plan = planOf(pipeline);
   const inputBytes = jsonBytes(parsed.data);
   const now = new Date();
@@ -65,14 +81,20 @@ export async function createJob(
     ...queued.map((q) => q.event),
   ];
   const payload = eventsPayload(events);
-  return withTransaction(pool, async (client) => {
-    await client.query(
-      `insert into pipelines.jobs (job_id, pipeline, priority, input, plan) values ($1, $2, $3, $4, $5)`,
-      [jobId, pipeline.name, priority, JSON.stringify(parsed.data), JSON.stringify(plan)],
-    );
-    const position = await commitStep(client, queued.map((q) => q.spec), payload);
-    return { jobId, position };
-  });
+  return { jobId, pipeline: pipeline.name, priority, input: parsed.data, plan, specs: queued.map((q) => q.spec), payload };
+}
+
+/** Writes a prepared job inside the caller's open transaction; the append is its last statement. */
+export async function insertJob(client: pg.PoolClient, job: PreparedJob): Promise<CreatedJob> {
+  await client.query(`insert into pipelines.jobs (job_id, pipeline, priority, input, plan) values ($1, $2, $3, $4, $5)`, [
+    job.jobId,
+    job.pipeline,
+    job.priority,
+    JSON.stringify(job.input),
+    JSON.stringify(job.plan),
+  ]);
+  const position = await commitStep(client, job.specs, job.payload);
+  return { jobId: job.jobId, position };
 }
 
 export const planOf = (pipeline: Pipeline): PlanStep[] =>

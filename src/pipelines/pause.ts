@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { AppError } from '../ops/errors.js';
 import { commitStep, eventsPayload } from './step-spec.js';
+import { operatorMetadata, type OperatorOptions } from './operator.js';
 import { withTransaction } from './transaction.js';
 import { queueEvent } from './typed-event.js';
 
@@ -26,7 +27,7 @@ const ALL = '*';
 export async function pausePipeline(
   pool: pg.Pool,
   pipeline: string | null,
-  options: { reason?: string; actor?: string } = {},
+  options: OperatorOptions = {},
 ): Promise<{ position: number } | null> {
   checkName(pipeline);
   return withTransaction(pool, async (client) => {
@@ -37,7 +38,7 @@ export async function pausePipeline(
     ]);
     if (rowCount === 0) return null;
     const data = options.reason === undefined ? { pipeline } : { pipeline, reason: options.reason };
-    const metadata = options.actor === undefined ? undefined : { actor: options.actor };
+    const metadata = operatorMetadata(options);
     return { position: await commitStep(client, [], eventsPayload([queueEvent('queue.paused', data, metadata)])) };
   });
 }
@@ -46,7 +47,7 @@ export async function pausePipeline(
 export async function resumePipeline(
   pool: pg.Pool,
   pipeline: string | null,
-  options: { actor?: string } = {},
+  options: OperatorOptions = {},
 ): Promise<{ position: number } | null> {
   checkName(pipeline);
   return withTransaction(pool, async (client) => {
@@ -54,14 +55,14 @@ export async function resumePipeline(
     if (rowCount === 0) return null;
     // Wake idle workers at commit rather than at their next poll.
     await client.query(`select pg_notify('jobs:insert', '{"count":1}')`);
-    const metadata = options.actor === undefined ? undefined : { actor: options.actor };
+    const metadata = operatorMetadata(options);
     return { position: await commitStep(client, [], eventsPayload([queueEvent('queue.resumed', { pipeline }, metadata)])) };
   });
 }
 
-/** Paused pipeline names; '*' means everything. */
+/** Paused pipeline names; '*' means everything. (Paused queues are rows 'queue:<name>', see pause-queue.ts.) */
 export async function pausedPipelines(db: pg.Pool | pg.PoolClient): Promise<string[]> {
-  const { rows } = await db.query<{ pipeline: string }>('select pipeline from pipelines.pauses order by pipeline');
+  const { rows } = await db.query<{ pipeline: string }>(`select pipeline from pipelines.pauses where pipeline not like 'queue:%' order by pipeline`);
   return rows.map((row) => row.pipeline);
 }
 

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { AppError } from '../ops/errors.js';
 import { lockJob } from './cancel-job.js';
 import { commitStep, eventsPayload, queueStep } from './step-spec.js';
+import { operatorMetadata, type OperatorOptions } from './operator.js';
 import { withTransaction } from './transaction.js';
 import { jobEvent } from './typed-event.js';
 
@@ -11,7 +12,7 @@ import { jobEvent } from './typed-event.js';
  * `job.retried` names them. Completed steps keep their results.
  * Returns the position of `job.retried`.
  */
-export async function retryJob(pool: pg.Pool, jobId: string, options: { actor?: string } = {}): Promise<{ position: number; steps: string[] }> {
+export async function retryJob(pool: pg.Pool, jobId: string, options: OperatorOptions = {}): Promise<{ position: number; steps: string[] }> {
   return withTransaction(pool, async (client) => {
     const job = await lockJob(client, jobId);
     if (job.state !== 'failed') {
@@ -42,7 +43,7 @@ export async function retryJob(pool: pg.Pool, jobId: string, options: { actor?: 
       [jobId],
     );
     const steps = ready.map((step) => step.name);
-    const metadata = options.actor === undefined ? undefined : { actor: options.actor };
+    const metadata = operatorMetadata(options);
     const events = [jobEvent('job.retried', { jobId, pipeline: job.pipeline, steps }, metadata), ...queued.map((q) => q.event)];
     const position = await commitStep(client, queued.map((q) => q.spec), eventsPayload(events));
     return { position, steps };

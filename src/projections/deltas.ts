@@ -92,14 +92,14 @@ function minuteWindow(at: string): { minute: string; dropBelow: string } {
 type Handler = (data: Data, at: string, emit: Emit, offset: number) => void;
 
 const HANDLERS: Record<string, Handler> = {
-  'job.created'(data, at, emit) {
+  'job.created'(data, at, emit, offset) {
     const ids = jobIds(data);
     if (!ids) return;
     const steps = strings(data.steps);
     emit('job', ids.jobId, {
       set: {
         pipeline: ids.pipeline, status: 'queued', priority: str(data.priority), steps, totalSteps: steps.length,
-        inputBytes: num(data.inputBytes), createdAt: at,
+        inputBytes: num(data.inputBytes), createdAt: at, createdOffset: offset,
       },
     }, ids.tags);
     for (const step of steps) {
@@ -274,10 +274,14 @@ const HANDLERS: Record<string, Handler> = {
 
   'queue.paused'(data, at, emit) {
     const pipeline = nonEmpty(data.pipeline);
+    const queue = nonEmpty(data.queue);
+    if (queue) return emit('pause', `queue:${queue}`, { set: { paused: true, reason: str(data.reason), changedAt: at } });
     emit('pause', pipeline ?? '*', { set: { paused: true, reason: str(data.reason), changedAt: at } }, pipeline ? { pipeline } : undefined);
   },
   'queue.resumed'(data, at, emit) {
     const pipeline = nonEmpty(data.pipeline);
+    const queue = nonEmpty(data.queue);
+    if (queue) return emit('pause', `queue:${queue}`, { set: { paused: false, reason: null, changedAt: at } });
     emit('pause', pipeline ?? '*', { set: { paused: false, reason: null, changedAt: at } }, pipeline ? { pipeline } : undefined);
   },
 
