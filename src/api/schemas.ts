@@ -40,6 +40,9 @@ export function problems(...statuses: (400 | 401 | 403 | 404 | 409 | 413 | 422 |
 /** application/json content of a schema, for responses and bodies. */
 export const json = <T extends z.ZodTypeAny>(schema: T, description: string) => ({ content: { 'application/json': { schema } }, description });
 
+/** Routes without query parameters still refuse unknown ones, naming them. */
+export const NoQuery = z.object({}).strict();
+
 export const JobIdParams = z.object({
   id: z.string().uuid('must be a UUID').openapi({ param: { name: 'id', in: 'path' }, example: '0b1e1d1c-6a4c-4f1e-9d1b-2b7e2f6a4c11' }),
 });

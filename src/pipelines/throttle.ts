@@ -52,7 +52,7 @@ export async function setThrottle(
     } else {
       await client.query(
         `insert into pipelines.throttles (scope, max_running, starts_per_second, tokens, refilled_at, reason, set_at)
-         values ($1, $2, $3, greatest(1, coalesce($3, 1)), now(), $4, now())
+         values ($1, $2::int, $3::float8, greatest(1, coalesce($3::float8, 1)), now(), $4, now())
          on conflict (scope) do update set max_running = excluded.max_running, starts_per_second = excluded.starts_per_second,
            tokens = excluded.tokens, refilled_at = now(), reason = excluded.reason, set_at = now()`,
         [scope, limits.maxRunning, limits.startsPerSecond, options.reason ?? null],

@@ -9,7 +9,7 @@ import { PROJECTION_SCHEMA, readEntity } from '../../projections/tables.js';
 import type { ApiApp } from '../app.js';
 import type { ApiDeps } from '../deps.js';
 import type { ApiEnv } from '../env.js';
-import { QueueEnum, ReasonBody, json, problems } from '../schemas.js';
+import { NoQuery, QueueEnum, ReasonBody, json, problems } from '../schemas.js';
 import { operatorOf } from './operator.js';
 
 const ThrottleSchema = z
@@ -70,7 +70,7 @@ const write = <P extends z.AnyZodObject>(path: string, summary: string, params: 
     path,
     tags: ['control'],
     summary,
-    request: { params, body: optionalReason },
+    request: { params, query: NoQuery, body: optionalReason },
     responses: { 202: json(ActionResult, 'Done; `position` of the event appended'), ...problems(400, 403, 404) },
   });
 const writeAll = (path: string, summary: string) =>
@@ -79,7 +79,7 @@ const writeAll = (path: string, summary: string) =>
     path,
     tags: ['control'],
     summary,
-    request: { body: optionalReason },
+    request: { query: NoQuery, body: optionalReason },
     responses: { 202: json(ActionResult, 'Done; `position` of the event appended'), ...problems(400, 403) },
   });
 
@@ -89,7 +89,7 @@ const throttleRoute = <P extends z.AnyZodObject>(path: string, summary: string, 
     path,
     tags: ['control'],
     summary,
-    request: { params, body: { content: { 'application/json': { schema: ThrottleBody } }, required: true } },
+    request: { params, query: NoQuery, body: { content: { 'application/json': { schema: ThrottleBody } }, required: true } },
     responses: { 202: json(z.object({ position: z.number() }), 'queue.throttled appended'), ...problems(400, 403, 404) },
   });
 
@@ -100,6 +100,7 @@ export function controlRoutes(app: ApiApp, { db }: ApiDeps): void {
       path: '/api/pipelines',
       tags: ['control'],
       summary: 'Pipeline definitions: step graphs, retry policies, priorities, pause and throttle',
+      request: { query: NoQuery },
       responses: { 200: json(z.object({ data: z.array(PipelineSchema) }), 'Pipelines this server knows'), ...problems() },
     }),
     async (c) => {
@@ -130,6 +131,7 @@ export function controlRoutes(app: ApiApp, { db }: ApiDeps): void {
       path: '/api/workers',
       tags: ['control'],
       summary: 'Workers (read model): status, running steps, load',
+      request: { query: NoQuery },
       responses: { 200: json(z.object({ data: z.array(z.record(z.unknown())) }), 'Workers'), ...problems() },
     }),
     async (c) => {
@@ -144,6 +146,7 @@ export function controlRoutes(app: ApiApp, { db }: ApiDeps): void {
       path: '/api/queues',
       tags: ['control'],
       summary: 'Queues: depth (read model), pause and throttle',
+      request: { query: NoQuery },
       responses: {
         200: json(
           z.object({

@@ -2,7 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { snapshot as readSnapshot } from '../../projections/snapshot.js';
 import type { ApiApp } from '../app.js';
 import type { ApiDeps } from '../deps.js';
-import { json, problems } from '../schemas.js';
+import { NoQuery, json, problems } from '../schemas.js';
 
 const dashboardRoute = createRoute({
   method: 'get',
@@ -10,6 +10,7 @@ const dashboardRoute = createRoute({
   tags: ['read model'],
   summary: 'The whole read model with the ledger offset it is consistent at',
   description: 'Subscribe to the stream from `offset` to keep it current: nothing is missed or applied twice.',
+  request: { query: NoQuery },
   responses: {
     200: json(z.object({ offset: z.number(), model: z.record(z.unknown()) }).openapi('Snapshot'), 'Snapshot'),
     ...problems(),

@@ -4,7 +4,7 @@ import { bulkAction } from '../../pipelines/bulk.js';
 import type { ApiApp } from '../app.js';
 import type { ApiDeps } from '../deps.js';
 import { listDeadLetterPage } from '../queries/dead-letters.js';
-import { JobFilterBody, PageQuery, json, problems } from '../schemas.js';
+import { JobFilterBody, NoQuery, PageQuery, json, problems } from '../schemas.js';
 import { operatorOf } from './operator.js';
 
 const isoTime = z.string().datetime({ offset: true, message: 'must be an ISO-8601 time such as 2026-01-31T12:00:00Z' });
@@ -58,7 +58,7 @@ const retryRoute = createRoute({
   path: '/api/dead-letters/retry',
   tags: ['dead letters'],
   summary: 'Retry dead letters: by ids or by filter',
-  request: { body: { content: { 'application/json': { schema: RetryBody } }, required: true } },
+  request: { query: NoQuery, body: { content: { 'application/json': { schema: RetryBody } }, required: true } },
   responses: {
     200: json(z.object({ matched: z.number(), acted: z.number(), skipped: z.number(), asOf: z.number(), jobIds: z.array(z.string()), dryRun: z.boolean() }), 'What it retried'),
     ...problems(400, 403, 422),

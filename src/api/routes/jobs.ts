@@ -14,6 +14,7 @@ import {
   JobFilterQuery,
   JobIdParams,
   JobRowSchema,
+  NoQuery,
   LedgerEventSchema,
   PageQuery,
   PositionResponse,
@@ -48,7 +49,7 @@ const createJobRoute = createRoute({
   path: '/api/jobs',
   tags: ['jobs'],
   summary: 'Create a job',
-  request: { headers: IdempotencyHeaders, body: { content: { 'application/json': { schema: CreateJobBody } }, required: true } },
+  request: { headers: IdempotencyHeaders, query: NoQuery, body: { content: { 'application/json': { schema: CreateJobBody } }, required: true } },
   responses: {
     201: json(CreatedJob, 'Created: its job.created is at `position`'),
     200: json(CreatedJob, 'The Idempotency-Key was used before with this request: the first answer'),
@@ -84,7 +85,7 @@ const getJobRoute = createRoute({
   path: '/api/jobs/{id}',
   tags: ['jobs'],
   summary: 'One job with its steps and timeline',
-  request: { params: JobIdParams, query: z.object({}).strict() },
+  request: { params: JobIdParams, query: NoQuery },
   responses: { 200: json(JobDetailSchema, 'The job'), ...problems(400, 404) },
 });
 
@@ -110,7 +111,7 @@ const retryRoute = createRoute({
   path: '/api/jobs/{id}/retry',
   tags: ['jobs'],
   summary: 'Retry a failed (dead-lettered) job',
-  request: { params: JobIdParams, body: { content: { 'application/json': { schema: ReasonBody } } } },
+  request: { params: JobIdParams, query: NoQuery, body: { content: { 'application/json': { schema: ReasonBody } } } },
   responses: { 202: json(PositionResponse, 'job.retried appended'), ...problems(400, 403, 404, 409) },
 });
 
@@ -119,7 +120,7 @@ const cancelRoute = createRoute({
   path: '/api/jobs/{id}/cancel',
   tags: ['jobs'],
   summary: 'Cancel a queued, running or failed job',
-  request: { params: JobIdParams, body: { content: { 'application/json': { schema: ReasonBody } } } },
+  request: { params: JobIdParams, query: NoQuery, body: { content: { 'application/json': { schema: ReasonBody } } } },
   responses: { 202: json(PositionResponse, 'job.cancelled appended'), ...problems(400, 403, 404, 409) },
 });
 
@@ -149,7 +150,7 @@ const bulkRoute = createRoute({
   path: '/api/jobs/bulk',
   tags: ['jobs'],
   summary: 'Retry or cancel every job matching a filter (dry run: count only)',
-  request: { body: { content: { 'application/json': { schema: BulkBody } }, required: true } },
+  request: { query: NoQuery, body: { content: { 'application/json': { schema: BulkBody } }, required: true } },
   responses: { 200: json(BulkResultSchema, 'What it matched and did'), ...problems(400, 403, 413, 422) },
 });
 
