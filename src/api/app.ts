@@ -34,6 +34,12 @@ export function createApp(deps: ApiDeps): ApiApp {
     problemResponse(c, problemOf(new AppError(404, 'not_found', `path: no route for ${c.req.method} ${c.req.path}`, { field: 'path' }), c.get('requestId'))),
   );
   app.use('/api/*', requestContext(deps.logger));
+  // Shutting down: answer what arrives, but on connections that then close,
+  // so clients under constant load cannot keep the server from stopping.
+  app.use('*', async (c, next) => {
+    await next();
+    if (deps.shutdown?.aborted) c.header('connection', 'close');
+  });
   app.use(
     '/api/*',
     bodyLimit({
