@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { AppError } from '../ops/errors.js';
-import { insertJob, prepareJob, type CreateJobOptions, type CreatedJob } from './create-job.js';
-import { withTransaction } from './transaction.js';
+import { insertJobAndCommit, prepareJob, type CreateJobOptions, type CreatedJob } from './create-job.js';
 
 export interface CreateOnceResult extends CreatedJob {
   /** False when the key had been used already with the same request: this is its first answer again. */
@@ -27,16 +26,21 @@ export async function createJobOnce(
     .update(JSON.stringify([pipelineName, input, options.priority ?? null]))
     .digest('hex');
   const prepared = prepareJob(pipelineName, input, options);
-  const answer = await withTransaction(pool, async (client) => {
+  const client = await pool.connect();
+  try {
+    await client.query('begin');
     const { rowCount } = await client.query(
       `insert into api.idempotency_keys (actor, key, request_hash, response) values ($1, $2, $3, $4) on conflict do nothing`,
       [options.actor, key, requestHash, JSON.stringify({ jobId: prepared.jobId })],
     );
-    if (rowCount === 0) return null;
-    const job = await insertJob(client, prepared);
-    return { ...job, created: true };
-  });
-  if (answer) return answer;
+    if (rowCount === 1) return { ...(await insertJobAndCommit(client, prepared, false)), created: true };
+    await client.query('rollback');
+  } catch (error) {
+    await client.query('rollback').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
   const { rows } = await pool.query<{ request_hash: string; response: { jobId: string } }>(
     'select request_hash, response from api.idempotency_keys where actor = $1 and key = $2',
     [options.actor, key],

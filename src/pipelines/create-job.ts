@@ -7,7 +7,6 @@ import { getPipeline } from './registry.js';
 import { commitStep, eventsPayload, queueStep, type JobSpec } from './step-spec.js';
 import { jobEvent, jsonBytes } from './typed-event.js';
 import { operatorMetadata, type OperatorOptions } from './operator.js';
-import { withTransaction } from './transaction.js';
 
 export interface CreateJobOptions extends OperatorOptions {
   /** (Default: the pipeline's priority) */
@@ -32,7 +31,15 @@ export async function createJob(
   options: CreateJobOptions = {},
 ): Promise<CreatedJob> {
   const prepared = prepareJob(pipelineName, input, options);
-  return withTransaction(pool, (client) => insertJob(client, prepared));
+  const client = await pool.connect();
+  try {
+    return await insertJobAndCommit(client, prepared, true);
+  } catch (error) {
+    await client.query('rollback').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
 }
 
 /** A job checked and planned, ready for `insertJob`. */
@@ -53,7 +60,7 @@ export function prepareJob(pipelineName: string, input: unknown, options: Create
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const field = ['input', ...issue.path].join('.');
-    throw new AppError(422, 'invalid_input', `${field}: ${issue.message}`, { field });
+    throw new AppError(400, 'invalid_input', `${field}: ${issue.message}`, { field });
   }
   const priority = options.priority ?? pipeline.priority;
   if (!['high', 'normal', 'background'].includes(priority)) {
@@ -82,6 +89,24 @@ export function prepareJob(pipelineName: string, input: unknown, options: Create
   ];
   const payload = eventsPayload(events);
   return { jobId, pipeline: pipeline.name, priority, input: parsed.data, plan, specs: queued.map((q) => q.spec), payload };
+}
+
+/**
+ * Writes a prepared job and commits, in one round trip (simple query
+ * protocol, values as escaped literals): `begin` (unless the caller's
+ * transaction is open already), the job row, the step jobs and the append,
+ * `commit`. The ledger's lock is then held for the commit only, never while
+ * a reply travels back to this process. On error the caller rolls back.
+ */
+export async function insertJobAndCommit(client: pg.PoolClient, job: PreparedJob, begin: boolean): Promise<CreatedJob> {
+  const lit = (value: string) => client.escapeLiteral(value);
+  const sql =
+    `${begin ? 'begin; ' : ''}insert into pipelines.jobs (job_id, pipeline, priority, input, plan) values ` +
+    `(${lit(job.jobId)}, ${lit(job.pipeline)}, ${lit(job.priority)}, ${lit(JSON.stringify(job.input))}, ${lit(JSON.stringify(job.plan))}); ` +
+    `select pipelines.commit_step(${lit(JSON.stringify(job.specs))}::json, ${lit(job.payload)}::jsonb) as position; commit`;
+  const results = (await client.query(sql)) as unknown as pg.QueryResult<{ position: string }>[];
+  const selected = results.find((r) => r.command === 'SELECT')!;
+  return { jobId: job.jobId, position: Number(selected.rows[0]!.position) };
 }
 
 /** Writes a prepared job inside the caller's open transaction; the append is its last statement. */

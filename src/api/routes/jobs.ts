@@ -163,12 +163,18 @@ export function jobRoutes(app: ApiApp, { db }: ApiDeps): void {
       throw new AppError(422, 'unknown_pipeline', `pipeline: no pipeline named ${JSON.stringify(body.pipeline)} (known: ${known})`, { field: 'pipeline' });
     }
     const options = { ...operatorOf(c), ...(body.priority === undefined ? {} : { priority: body.priority }) };
-    if (key === undefined) {
-      const job = await createJob(db, body.pipeline, body.input, options);
-      return c.json({ id: job.jobId, position: job.position }, 201);
+    try {
+      if (key === undefined) {
+        const job = await createJob(db, body.pipeline, body.input, options);
+        return c.json({ id: job.jobId, position: job.position }, 201);
+      }
+      const job = await createJobOnce(db, key, body.pipeline, body.input, options);
+      return c.json({ id: job.jobId, position: job.position }, job.created ? 201 : 200);
+    } catch (error) {
+      // Well-formed, but the pipeline's schema refuses the input: 422.
+      if (error instanceof AppError && error.code === 'invalid_input') throw new AppError(422, error.code, error.message, { field: error.field, cause: error });
+      throw error;
     }
-    const job = await createJobOnce(db, key, body.pipeline, body.input, options);
-    return c.json({ id: job.jobId, position: job.position }, job.created ? 201 : 200);
   });
 
   app.openapi(listJobsRoute, async (c) => {
