@@ -2,6 +2,9 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { AppError } from '../ops/errors.js';
+import { httpMetrics } from '../ops/metrics/http-metrics.js';
+import { metrics } from '../ops/metrics/registry.js';
+import { sseHandler } from '../stream/sse.js';
 import { createAuthenticator } from './auth/principal.js';
 import type { ApiDeps } from './deps.js';
 import type { ApiEnv } from './env.js';
@@ -14,7 +17,6 @@ import { dashboardRoutes } from './routes/dashboard.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
 import { docsRoutes } from './routes/docs.js';
 import { jobRoutes } from './routes/jobs.js';
-import { streamRoutes } from './routes/stream.js';
 import { ticketRoutes } from './routes/tickets.js';
 
 export type { ApiDeps } from './deps.js';
@@ -33,6 +35,8 @@ export function createApp(deps: ApiDeps): ApiApp {
   app.notFound((c) =>
     problemResponse(c, problemOf(new AppError(404, 'not_found', `path: no route for ${c.req.method} ${c.req.path}`, { field: 'path' }), c.get('requestId'))),
   );
+  app.use('*', httpMetrics(metrics));
+  if (deps.ops) app.route('/', deps.ops);
   app.use('/api/*', requestContext(deps.logger));
   // Shutting down: answer what arrives, but on connections that then close,
   // so clients under constant load cannot keep the server from stopping.
@@ -62,7 +66,7 @@ export function createApp(deps: ApiDeps): ApiApp {
   controlRoutes(app, deps);
   dashboardRoutes(app, deps);
   ticketRoutes(app, authenticator);
-  app.route('/api/stream', streamRoutes(deps));
+  app.get('/api/stream', sseHandler(deps));
   docsRoutes(app);
   return app;
 }

@@ -1,9 +1,10 @@
+import type { Hono } from 'hono';
 import type pg from 'pg';
 import type { Config } from '../ops/config.js';
 import type { Logger } from '../ops/logger.js';
 import type { AddressLimit } from '../stream/address-limit.js';
 import type { Feed } from '../stream/feed.js';
-import type { SnapshotFn } from '../stream/projections.js';
+import type { SnapshotFn } from '../stream/session.js';
 import type { Authenticator } from './auth/principal.js';
 
 /** Everything the HTTP API needs, passed in explicitly. */
@@ -24,6 +25,8 @@ export interface ApiDeps {
   readonly addressLimit?: AddressLimit;
   /** Interval of SSE heartbeat comments, ms. (Default: 15000) */
   readonly heartbeatMs?: number;
+  /** `/health/*` and `/metrics*` (src/commands/ops-routes.ts), mounted outside `/api` and its auth. (Default: none) */
+  readonly ops?: Hono;
   /** Shared with the WebSocket server, so tickets work on both. (Default: one made from config) */
   readonly authenticator?: Authenticator;
 }

@@ -9,13 +9,17 @@ import type pg from 'pg';
 import { untilSignal } from '../ops/signals.js';
 import { ensureProjectionVersion } from '../projections/rebuild.js';
 import { startProjector } from '../projections/projector.js';
+import { snapshot as readSnapshot } from '../projections/snapshot.js';
 import { createAddressLimit } from '../stream/address-limit.js';
 import { startFeed } from '../stream/feed.js';
 import { loadUws } from '../stream/native.js';
-import { snapshot } from '../stream/projections.js';
 import { startStreamServer } from '../stream/server.js';
+import type { SnapshotFn } from '../stream/session.js';
 import { isLoopback } from '../stream/token.js';
+import { createLedgerObserver } from '../ops/metrics/ledger-observer.js';
+import { metrics } from '../ops/metrics/registry.js';
 import type { Command, CommandContext } from './command.js';
+import { opsRoutes } from './ops-routes.js';
 import { withDatabase } from './with-database.js';
 
 export interface Servers {
@@ -44,7 +48,8 @@ export async function startServers(db: pg.Pool, databaseUrl: string, { config, l
   // Snapshots come from the read model: keep it current (rebuilt first when
   // the projection code changed).
   await ensureProjectionVersion(db, logger);
-  const projector = startProjector({ pool: db, doorbell, logger, pollMs: config.tailPollMs });
+  doorbell.on('reconnected', () => metrics.listenerReconnects.inc());
+  const projector = startProjector({ pool: db, doorbell, logger, pollMs: config.tailPollMs, observeEvents: createLedgerObserver(metrics) });
   const feed = await startFeed({
     db,
     doorbell,
@@ -52,13 +57,15 @@ export async function startServers(db: pg.Pool, databaseUrl: string, { config, l
     onError: (error) => logger.error({ err: error }, 'ledger follower failed; retrying on the next notification'),
   });
   const serverId = `${os.hostname()}:${process.pid}`;
+  const snapshot: SnapshotFn = (slice) => readSnapshot(db, slice);
   const addressLimit = createAddressLimit(config.maxConnectionsPerIp);
   // The pipelines' definitions: the API checks job inputs against them and lists them.
   registerDemoPipelines();
   const authenticator = createAuthenticator(config, db);
   const stream = await startStreamServer({ config, db, feed, logger, serverId, snapshot, addressLimit, authenticate: wsAuthenticate(authenticator) });
   const shutdown = new AbortController();
-  const app = createApp({ config, db, feed, logger, serverId, snapshot, addressLimit, shutdown: shutdown.signal, authenticator });
+  const ops = opsRoutes({ config, db, doorbell, projector, wsPort: stream.port, shutdown: shutdown.signal });
+  const app = createApp({ config, db, feed, logger, serverId, snapshot, addressLimit, shutdown: shutdown.signal, ops, authenticator });
   const http = await new Promise<ServerType>((resolve, reject) => {
     const server = serve({ fetch: app.fetch, port: config.httpPort, hostname: config.host }, () => resolve(server));
     server.once('error', reject);

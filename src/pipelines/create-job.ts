@@ -2,15 +2,19 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { AppError } from '../ops/errors.js';
 import type { Pipeline, PlanStep } from './definition.js';
-import type { Priority } from './events.js';
+import type { Priority } from '../events/catalogue.js';
 import { getPipeline } from './registry.js';
-import { commitStep, eventsPayload, queueStep, type JobSpec } from './step-spec.js';
-import { jobEvent, jsonBytes } from './typed-event.js';
 import { operatorMetadata, type OperatorOptions } from './operator.js';
+import { appendWithJobs, eventsPayload } from './append-with-jobs.js';
+import { queueStep, type JobSpec } from './step-spec.js';
+import { appendTimer } from '../ops/metrics/append-timer.js';
+import { jobEvent, jsonBytes } from '../events/new-event.js';
 
 export interface CreateJobOptions extends OperatorOptions {
   /** (Default: the pipeline's priority) */
   readonly priority?: Priority;
+  /** Largest event, bytes (config.maxEventBytes, RUNLEDGER_MAX_EVENT_BYTES): a larger input is refused. (Default: 262144) */
+  readonly maxEventBytes?: number;
 }
 
 export interface CreatedJob {
@@ -87,7 +91,7 @@ export function prepareJob(pipelineName: string, input: unknown, options: Create
     jobEvent('job.created', { jobId, pipeline: pipeline.name, input: parsed.data, inputBytes, priority, steps: plan.map((s) => s.name) }, metadata),
     ...queued.map((q) => q.event),
   ];
-  const payload = eventsPayload(events);
+  const payload = eventsPayload(events, options.maxEventBytes);
   return { jobId, pipeline: pipeline.name, priority, input: parsed.data, plan, specs: queued.map((q) => q.spec), payload };
 }
 
@@ -104,7 +108,8 @@ export async function insertJobAndCommit(client: pg.PoolClient, job: PreparedJob
     `${begin ? 'begin; ' : ''}insert into pipelines.jobs (job_id, pipeline, priority, input, plan) values ` +
     `(${lit(job.jobId)}, ${lit(job.pipeline)}, ${lit(job.priority)}, ${lit(JSON.stringify(job.input))}, ${lit(JSON.stringify(job.plan))}); ` +
     `select pipelines.commit_step(${lit(JSON.stringify(job.specs))}::json, ${lit(job.payload)}::jsonb) as position; commit`;
-  const results = (await client.query(sql)) as unknown as pg.QueryResult<{ position: string }>[];
+  const done = appendTimer('create_job');
+  const results = (await client.query(sql).finally(done)) as unknown as pg.QueryResult<{ position: string }>[];
   const selected = results.find((r) => r.command === 'SELECT')!;
   return { jobId: job.jobId, position: Number(selected.rows[0]!.position) };
 }
@@ -118,7 +123,7 @@ export async function insertJob(client: pg.PoolClient, job: PreparedJob): Promis
     JSON.stringify(job.input),
     JSON.stringify(job.plan),
   ]);
-  const position = await commitStep(client, job.specs, job.payload);
+  const position = await appendWithJobs(client, job.specs, job.payload);
   return { jobId: job.jobId, position };
 }
 

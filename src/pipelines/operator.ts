@@ -1,4 +1,4 @@
-import type { TypedNewEvent } from './events.js';
+import type { TypedNewEvent } from '../events/catalogue.js';
 
 /**
  * Who asked for an operator action and why: recorded in the metadata of the

@@ -1,11 +1,11 @@
 import type pg from 'pg';
 import { AppError } from '../ops/errors.js';
-import { QUEUES } from './events.js';
+import { QUEUES } from '../events/catalogue.js';
 import { operatorMetadata, type OperatorOptions } from './operator.js';
 import { holdStepStarts } from './pause.js';
-import { commitStep, eventsPayload } from './step-spec.js';
-import { withTransaction } from './transaction.js';
-import { queueEvent } from './typed-event.js';
+import { appendWithJobs, eventsPayload } from './append-with-jobs.js';
+import { withTransaction } from '../ops/transaction.js';
+import { queueEvent } from '../events/new-event.js';
 
 /**
  * Pauses one queue (high, normal or background) across all pipelines: no
@@ -24,7 +24,7 @@ export async function pauseQueue(pool: pg.Pool, queue: string, options: Operator
     ]);
     if (rowCount === 0) return null;
     const data = options.reason === undefined ? { pipeline: null, queue } : { pipeline: null, queue, reason: options.reason };
-    return { position: await commitStep(client, [], eventsPayload([queueEvent('queue.paused', data, operatorMetadata(options))])) };
+    return { position: await appendWithJobs(client, [], eventsPayload([queueEvent('queue.paused', data, operatorMetadata(options))])) };
   });
 }
 
@@ -34,7 +34,7 @@ export async function resumeQueue(pool: pg.Pool, queue: string, options: Operato
   return withTransaction(pool, async (client) => {
     const { rowCount } = await client.query('delete from pipelines.pauses where pipeline = $1', [`queue:${queue}`]);
     if (rowCount === 0) return null;
-    return { position: await commitStep(client, [], eventsPayload([queueEvent('queue.resumed', { pipeline: null, queue }, operatorMetadata(options))])) };
+    return { position: await appendWithJobs(client, [], eventsPayload([queueEvent('queue.resumed', { pipeline: null, queue }, operatorMetadata(options))])) };
   });
 }
 

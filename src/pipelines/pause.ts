@@ -1,13 +1,14 @@
 import type pg from 'pg';
 import { AppError } from '../ops/errors.js';
-import { commitStep, eventsPayload } from './step-spec.js';
+import { PAUSE_LOCK } from '../ops/locks.js';
+import { wakeWorkers } from './graphile-internals.js';
+import { appendWithJobs, eventsPayload } from './append-with-jobs.js';
+import { withTransaction } from '../ops/transaction.js';
+import { queueEvent } from '../events/new-event.js';
 import { operatorMetadata, type OperatorOptions } from './operator.js';
-import { withTransaction } from './transaction.js';
-import { queueEvent } from './typed-event.js';
 
-// Taken shared by every step start (pipelines.start_steps), exclusively here:
-// once `queue.paused` commits, no step of that pipeline can start.
-const PAUSE_LOCK = 7_316_202;
+// PAUSE_LOCK is taken shared by every step start (pipelines.start_steps),
+// exclusively here: once `queue.paused` commits, no step of that pipeline can start.
 
 /**
  * Waits for step starts in flight to commit and holds new ones until this
@@ -27,7 +28,7 @@ const ALL = '*';
 export async function pausePipeline(
   pool: pg.Pool,
   pipeline: string | null,
-  options: OperatorOptions = {},
+  options: OperatorOptions & { /** config.maxEventBytes (Default: 262144) */ maxEventBytes?: number } = {},
 ): Promise<{ position: number } | null> {
   checkName(pipeline);
   return withTransaction(pool, async (client) => {
@@ -39,7 +40,7 @@ export async function pausePipeline(
     if (rowCount === 0) return null;
     const data = options.reason === undefined ? { pipeline } : { pipeline, reason: options.reason };
     const metadata = operatorMetadata(options);
-    return { position: await commitStep(client, [], eventsPayload([queueEvent('queue.paused', data, metadata)])) };
+    return { position: await appendWithJobs(client, [], eventsPayload([queueEvent('queue.paused', data, metadata)], options.maxEventBytes)) };
   });
 }
 
@@ -54,9 +55,9 @@ export async function resumePipeline(
     const { rowCount } = await client.query('delete from pipelines.pauses where pipeline = $1', [pipeline ?? ALL]);
     if (rowCount === 0) return null;
     // Wake idle workers at commit rather than at their next poll.
-    await client.query(`select pg_notify('jobs:insert', '{"count":1}')`);
+    await wakeWorkers(client);
     const metadata = operatorMetadata(options);
-    return { position: await commitStep(client, [], eventsPayload([queueEvent('queue.resumed', { pipeline }, metadata)])) };
+    return { position: await appendWithJobs(client, [], eventsPayload([queueEvent('queue.resumed', { pipeline }, metadata)])) };
   });
 }
 

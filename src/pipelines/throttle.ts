@@ -2,9 +2,9 @@ import type pg from 'pg';
 import { AppError } from '../ops/errors.js';
 import { operatorMetadata, type OperatorOptions } from './operator.js';
 import { checkQueue } from './pause-queue.js';
-import { commitStep, eventsPayload } from './step-spec.js';
-import { withTransaction } from './transaction.js';
-import { queueEvent } from './typed-event.js';
+import { appendWithJobs, eventsPayload } from './append-with-jobs.js';
+import { withTransaction } from '../ops/transaction.js';
+import { queueEvent } from '../events/new-event.js';
 
 /** What a throttle applies to: one pipeline or one queue. */
 export type ThrottleTarget = { readonly pipeline: string; readonly queue?: undefined } | { readonly queue: string; readonly pipeline?: undefined };
@@ -65,7 +65,7 @@ export async function setThrottle(
       startsPerSecond: limits.startsPerSecond,
       ...(options.reason === undefined ? {} : { reason: options.reason }),
     };
-    return { position: await commitStep(client, [], eventsPayload([queueEvent('queue.throttled', data, operatorMetadata(options))])) };
+    return { position: await appendWithJobs(client, [], eventsPayload([queueEvent('queue.throttled', data, operatorMetadata(options))])) };
   });
 }
 

@@ -7,7 +7,7 @@ import { createApp } from '../../src/api/app.js';
 import { readConfig, type Config } from '../../src/ops/config.js';
 import { definePipeline, registerPipeline } from '../../src/pipelines/index.js';
 import { startProjector, type Projector } from '../../src/projections/projector.js';
-import { snapshot } from '../../src/stream/projections.js';
+import { snapshot } from '../../src/projections/snapshot.js';
 import type { TestDatabase } from '../helpers/database.js';
 import { eventually } from '../helpers/ordering-harness.js';
 import { startStack, type Stack } from '../helpers/stream.js';
@@ -72,7 +72,7 @@ export async function startApi(db: TestDatabase, overrides: Partial<Config> = {}
   let projector: Projector | undefined;
   if (options.projector !== false) projector = startProjector({ pool: db.pool, doorbell: stack.doorbell, logger: pino({ level: 'silent' }), pollMs: 200 });
   const shutdown = new AbortController();
-  const app = createApp({ config, db: db.pool, feed: stack.feed, logger, serverId: 'api-test', snapshot, shutdown: shutdown.signal, heartbeatMs: 200 });
+  const app = createApp({ config, db: db.pool, feed: stack.feed, logger, serverId: 'api-test', snapshot: (slice) => snapshot(db.pool, slice), shutdown: shutdown.signal, heartbeatMs: 200 });
   const http = await new Promise<ServerType>((resolve) => {
     const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(server));
   });

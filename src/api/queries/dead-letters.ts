@@ -1,7 +1,7 @@
 // The dead-letter list: failed jobs of pipelines.jobs (the state retry acts
 // on), newest failure first. One place, so an archive can be added here.
 import type pg from 'pg';
-import { badRequest } from '../../ops/errors.js';
+import { AppError } from '../../ops/errors.js';
 
 export interface DeadLetterFilter {
   readonly pipeline?: readonly string[];
@@ -86,5 +86,5 @@ function decode(cursor: string): { at: string; id: string } {
   } catch {
     // fall through
   }
-  throw badRequest('cursor', 'not a cursor this API returned');
+  throw new AppError(400, 'bad_request', 'cursor: not a cursor this API returned', { field: 'cursor' });
 }

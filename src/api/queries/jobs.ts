@@ -7,7 +7,7 @@ import { read } from '../../ledger/read.js';
 import type { LedgerEvent } from '../../ledger/types.js';
 import type { JobRow, StepRow } from '../../projections/model.js';
 import { PROJECTION_SCHEMA, readCheckpoint, readEntity } from '../../projections/tables.js';
-import { badRequest } from '../../ops/errors.js';
+import { AppError } from '../../ops/errors.js';
 
 /** The columns of projection.jobs a filter touches (kysely types the builder with them). */
 interface JobsTable {
@@ -101,8 +101,8 @@ export interface JobDetail {
 export async function getJob(db: pg.Pool, jobId: string): Promise<JobDetail | null> {
   const [{ position }, jobs, steps, events] = await Promise.all([
     readCheckpoint(db),
-    readEntity(db, PROJECTION_SCHEMA, 'job', 'id = $1', [jobId]),
-    readEntity(db, PROJECTION_SCHEMA, 'step', 'job_id = $1', [jobId]),
+    readEntity(db, PROJECTION_SCHEMA, 'job', { id: jobId }),
+    readEntity(db, PROJECTION_SCHEMA, 'step', { job_id: jobId }),
     jobEvents(db, jobId, 0, 10_000),
   ]);
   const job = Object.values(jobs)[0] as JobRow | undefined;
@@ -159,6 +159,6 @@ export const encodeCursor = (offset: number): string => Buffer.from(`o${offset}`
 export function decodeCursor(cursor: string): number {
   const text = Buffer.from(cursor, 'base64url').toString();
   const offset = /^o(\d{1,18})$/.exec(text)?.[1];
-  if (offset === undefined) throw badRequest('cursor', 'not a cursor this API returned');
+  if (offset === undefined) throw new AppError(400, 'bad_request', 'cursor: not a cursor this API returned', { field: 'cursor' });
   return Number(offset);
 }
