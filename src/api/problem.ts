@@ -25,8 +25,8 @@ export function problemOf(error: AppError): Problem {
   };
 }
 
-export function problemResponse(c: Context, problem: Problem): Response {
-  return c.body(JSON.stringify(problem), problem.status as ContentfulStatusCode, { 'content-type': 'application/problem+json' });
+export function problemResponse(c: Context, problem: Problem, headers: Readonly<Record<string, string>> = {}): Response {
+  return c.body(JSON.stringify(problem), problem.status as ContentfulStatusCode, { ...headers, 'content-type': 'application/problem+json' });
 }
 
 /**
@@ -36,7 +36,7 @@ export function problemResponse(c: Context, problem: Problem): Response {
  */
 export function errorHandler(logger: Logger) {
   return function onError(error: Error, c: Context): Response {
-    if (error instanceof AppError) return problemResponse(c, problemOf(error));
+    if (error instanceof AppError) return problemResponse(c, problemOf(error), error.headers);
     if (error instanceof HTTPException && error.status < 500) {
       return problemResponse(c, problemOf(new AppError(error.status, 'http_error', error.message || 'request refused')));
     }

@@ -2,6 +2,7 @@ import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp } from '../api/app.js';
+import { answerClientError } from '../api/client-error.js';
 import { Doorbell } from '../ledger/doorbell.js';
 import type pg from 'pg';
 import { untilSignal } from '../ops/signals.js';
@@ -59,6 +60,7 @@ export async function startServers(db: pg.Pool, databaseUrl: string, { config, l
   const http = await new Promise<ServerType>((resolve, reject) => {
     const server = serve({ fetch: app.fetch, port: config.httpPort, hostname: config.host }, () => resolve(server));
     server.once('error', reject);
+    server.on('clientError', answerClientError);
   });
   const httpPort = (http.address() as AddressInfo).port;
   logger.info({ host: config.host, httpPort, wsPort: stream.port, serverId }, 'listening');
@@ -69,7 +71,13 @@ export async function startServers(db: pg.Pool, databaseUrl: string, { config, l
       shutdown.abort();
       await stream.close();
       await new Promise<void>((resolve) => {
-        http.close(() => resolve());
+        // Streams ended above leave kept-alive connections that turn idle a
+        // moment later: close those as they do, rather than after keepAliveTimeout.
+        const idle = setInterval(() => 'closeIdleConnections' in http && http.closeIdleConnections(), 100);
+        http.close(() => {
+          clearInterval(idle);
+          resolve();
+        });
         if ('closeIdleConnections' in http) http.closeIdleConnections();
       });
       await feed.stop();
