@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { AppError } from '../ops/errors.js';
+import { appendTimer } from '../ops/metrics/append-timer.js';
 import type { AppendResult, NewEvent, Queryable } from './types.js';
 import { DEFAULT_MAX_EVENT_BYTES, validateEvents } from './validate.js';
 
@@ -24,6 +25,7 @@ export async function append(
   options: AppendOptions = {},
 ): Promise<AppendResult[]> {
   const payload = validateEvents(events, options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES);
+  const done = appendTimer('append');
   try {
     const { rows } = await db.query<AppendRow>(
       'select first_position, stream_versions from ledger.append($1::jsonb, $2::bigint)',
@@ -32,6 +34,8 @@ export async function append(
     return toResults(rows[0]!);
   } catch (error) {
     throw translateAppendError(error);
+  } finally {
+    done();
   }
 }
 
@@ -53,11 +57,14 @@ export async function appendAndCommit(
   const sql =
     `select first_position, stream_versions from ledger.append(${client.escapeLiteral(payload)}::jsonb, ${expected}::bigint);` +
     ' commit';
+  const done = appendTimer('append_and_commit');
   try {
     const results = (await client.query(sql)) as unknown as pg.QueryResult<AppendRow>[];
     return toResults(results[0]!.rows[0]!);
   } catch (error) {
     throw translateAppendError(error);
+  } finally {
+    done();
   }
 }
 

@@ -8,6 +8,9 @@ import type { AddressLimit } from './address-limit.js';
 import { createConnection, refuseFuture, startFromQuery, type StreamEndpoint } from './connection.js';
 import type { Feed } from './feed.js';
 import type { ServerFrame } from './protocol.js';
+import { metrics } from '../ops/metrics/registry.js';
+
+const sseCounts = metrics.streams.sse;
 import type { SnapshotFn } from './session.js';
 
 /** The SSE event name of `error` frames: `error` itself would collide with EventSource's own connection `error` event. */
@@ -85,11 +88,13 @@ export function sseHandler(options: SseOptions) {
       const connection = createConnection(endpoint, {
         write(json, type, offset) {
           event(type, json, offset);
+          sseCounts.frames += 1;
           return true;
         },
         buffered: () => (stream.aborted ? 0 : pendingBytes),
         slow(from) {
           logger.info({ from }, 'closed slow SSE consumer');
+          sseCounts.slowConsumerCloses += 1;
           end('slow_consumer', `did not read fast enough; reconnect with Last-Event-ID ${from}`);
         },
       });
@@ -102,6 +107,7 @@ export function sseHandler(options: SseOptions) {
         connection.close();
         finished();
       });
+      sseCounts.connections += 1;
       try {
         write('retry: 1000\n\n');
         connection.hello(start.from);
@@ -116,6 +122,7 @@ export function sseHandler(options: SseOptions) {
         clearInterval(heartbeat);
         clearInterval(ticker);
         limit?.release(address);
+        sseCounts.connections -= 1;
         options.shutdown?.removeEventListener('abort', onShutdown);
         connection.close();
       }
