@@ -28,8 +28,10 @@ describe('sweeper', () => {
     await db.pool.query(
       `insert into pipelines.workers (worker_id, host, pid, concurrency, pipelines, gw_worker_ids, state, last_seen_at)
        values ('silent-1', 'h', 1, 1, '{queued}', '{gw-silent-1}', 'online', now() - interval '1 minute'),
-              ('alive-1', 'h', 2, 1, '{queued}', '{gw-alive-1}', 'online', now())`,
+              ('alive-1', 'h', 2, 1, '{queued}', '{gw-alive-1}', 'online', now() + interval '1 hour')`,
     );
+    // alive-1's heartbeat is an hour ahead so that it stays fresh (TTL 1 s) through this file's
+    // later sweeps however slow a shared machine is; it used to be declared offline in full runs.
     // A step job the silent worker had locked.
     const { jobId } = await createJob(db.pool, queued.name, {});
     await db.pool.query(`update graphile_worker._private_jobs set locked_by = 'gw-silent-1', locked_at = now() where key = $1`, [`rl:${jobId}:a`]);
