@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { validateEvents } from '../ledger/validate.js';
+import { DEFAULT_MAX_EVENT_BYTES, validateEvents } from '../ledger/validate.js';
 import type { NewEvent, Queryable } from '../ledger/types.js';
 import { appendTimer } from '../ops/metrics/append-timer.js';
 import type { JobSpec } from './step-spec.js';
@@ -8,8 +8,9 @@ import type { JobSpec } from './step-spec.js';
 // graphile-worker and the events that record them (or any other events: worker,
 // pause, alert, cancel), in one statement, `pipelines.commit_step` in SQL.
 
-/** The JSON array `ledger.append()` takes, checked like `append()` checks it. */
-export const eventsPayload = (events: readonly NewEvent[]): string => (events.length === 0 ? '[]' : validateEvents(events, 256 * 1024));
+/** The JSON array `ledger.append()` takes, checked like `append()` checks it (maxEventBytes: config.maxEventBytes). */
+export const eventsPayload = (events: readonly NewEvent[], maxEventBytes = DEFAULT_MAX_EVENT_BYTES): string =>
+  events.length === 0 ? '[]' : validateEvents(events, maxEventBytes);
 
 /**
  * The last statement of a transaction that queues steps: add_jobs, then the
