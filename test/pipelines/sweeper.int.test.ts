@@ -8,10 +8,8 @@ import { countEvents, testConfig } from './helpers.js';
 
 const queued = registerPipeline(definePipeline({ name: 'queued', input: z.object({}), steps: [{ name: 'a', handler: async () => null }] }));
 
-const config = { workerTtlMs: 1000, queueWarnDepth: 2, queueCriticalDepth: 4 };
-// For the queue-depth test: the first test's workers (TTL 1 s) must not go offline in its sweeps
-// when a slow, shared machine takes over a second between the two tests.
-const depthOnly = { ...config, workerTtlMs: 3_600_000 };
+// The silent worker was last seen a minute ago; the live one must stay fresh however slow the machine is.
+const config = { workerTtlMs: 30_000, queueWarnDepth: 2, queueCriticalDepth: 4 };
 
 async function alertEvents(db: TestDatabase) {
   const { rows } = await db.pool.query<{ type: string; data: Record<string, unknown> }>(
@@ -62,14 +60,14 @@ describe('sweeper', () => {
     await pausePipeline(db.pool, queued.name);
     const jobs = [];
     for (let i = 0; i < 2; i += 1) jobs.push((await createJob(db.pool, queued.name, {})).jobId);
-    await Promise.all([sweep(db.pool, depthOnly), sweep(db.pool, depthOnly)]);
-    await sweep(db.pool, depthOnly);
+    await Promise.all([sweep(db.pool, config), sweep(db.pool, config)]);
+    await sweep(db.pool, config);
     assert.deepEqual((await alertEvents(db)).slice(before), [['alert.raised', 'queue_depth', 'normal', 'warning']]);
     const raised = await db.pool.query(`select data from ledger.events where type = 'alert.raised' order by position desc limit 1`);
     assert.deepEqual([raised.rows[0].data.value, raised.rows[0].data.threshold], [2, testConfig.queueWarnDepth]);
 
     for (let i = 0; i < 3; i += 1) jobs.push((await createJob(db.pool, queued.name, {}, { priority: i === 0 ? 'normal' : 'normal' })).jobId);
-    const result = await sweep(db.pool, depthOnly);
+    const result = await sweep(db.pool, config);
     assert.equal(result.depths.normal, 5);
     assert.deepEqual((await alertEvents(db)).slice(before), [
       ['alert.raised', 'queue_depth', 'normal', 'warning'],
@@ -78,7 +76,7 @@ describe('sweeper', () => {
     ]);
 
     for (const jobId of jobs) await cancelJob(db.pool, jobId);
-    await Promise.all([sweep(db.pool, depthOnly), sweep(db.pool, depthOnly)]);
+    await Promise.all([sweep(db.pool, config), sweep(db.pool, config)]);
     assert.deepEqual((await alertEvents(db)).slice(before + 3), [['alert.cleared', 'queue_depth', 'normal', null]]);
   });
 });
