@@ -188,9 +188,17 @@ describe('ledger ordering (invariant 1)', () => {
       const racing = append(db.pool, [{ streamType: 'test', streamId: 'occ', type: 'test.appended', data: { rolledBack: false } }], {
         expectedVersion: 0,
       });
+      // Handle the rejection from the start: on a slow machine it can arrive while COMMIT's reply is still on its way.
+      let settledBeforeCommit = false;
+      const refused = assert.rejects(racing, /expected version 0, current version 1/).finally(() => {
+        settledBeforeCommit = !committed;
+      });
+      let committed = false;
       await sleep(200);
+      assert.equal(settledBeforeCommit, false, 'the racing append waits while the stream is held');
       await t1.query('commit');
-      await assert.rejects(racing, /expected version 0, current version 1/);
+      committed = true;
+      await refused;
     } finally {
       t1.release();
     }
