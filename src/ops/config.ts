@@ -51,6 +51,15 @@ export interface Config {
   readonly demoFailureRate: number;
   /** pino log level. (Default: info) */
   readonly logLevel: string;
+  /**
+   * Read-model retention (docs/projections.md): finished jobs leave the live
+   * window for the archive tables this long after they finished, ms.
+   * `RUNLEDGER_RETAIN_FINISHED` takes a duration: `90s`, `15m`, `1h`, `2d`, `500ms`
+   * (a plain number is seconds). (Default: 1h)
+   */
+  readonly retainFinishedMs: number;
+  /** At most this many finished jobs stay in the live window; the oldest beyond it are archived. (Default: 100) */
+  readonly retainMaxJobs: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -80,7 +89,19 @@ export function readConfig(env: Env = process.env): Config {
     demoJobsPerSecond: num(env, 'RUNLEDGER_DEMO_JOBS_PER_SECOND', 1),
     demoFailureRate: num(env, 'RUNLEDGER_DEMO_FAILURE_RATE', 0.05),
     logLevel: env.LOG_LEVEL ?? 'info',
+    retainFinishedMs: duration(env, 'RUNLEDGER_RETAIN_FINISHED', 3_600_000),
+    retainMaxJobs: int(env, 'RUNLEDGER_RETAIN_MAX_JOBS', 100),
   };
+}
+
+const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+function duration(env: Env, name: string, fallbackMs: number): number {
+  const raw = nonEmpty(env[name])?.trim();
+  if (raw === undefined) return fallbackMs;
+  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/.exec(raw);
+  if (!match) throw new Error(`${name} must be a duration such as 90s, 15m, 1h or 2d, got ${JSON.stringify(raw)}`);
+  return Math.round(Number(match[1]) * DURATION_UNITS_MS[match[2] ?? 's']!);
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -4,7 +4,7 @@ import { eventToDeltas } from './deltas.js';
 import { emptyModel, type Model } from './model.js';
 import { applyDeltas, newTouched, type Touched } from './reducer.js';
 import {
-  ENTITIES, MODEL_KEYS, deleteStatement, insertStatements, readCheckpoint, readEntity, runStatements, writeCheckpoint,
+  ARCHIVE_TABLES, ENTITIES, MODEL_KEYS, deleteStatement, insertStatements, readCheckpoint, readEntity, runStatements, writeCheckpoint,
   type Statement,
 } from './tables.js';
 
@@ -104,5 +104,24 @@ export function touchedStatements(schema: string, model: Model, touched: Touched
     if (deletion) statements.push(deletion);
     statements.push(...insertStatements(schema, entity, present, upsert));
   }
+  statements.push(...archiveStatements(schema, touched));
   return statements;
+}
+
+/**
+ * The statements writing archived jobs and their steps to the archive tables
+ * (upserts: a job archived again after a late event replaces its row).
+ */
+export function archiveStatements(schema: string, touched: Touched): Statement[] {
+  if (touched.archived.size === 0) return [];
+  const jobs = new Map<string, unknown>();
+  const steps = new Map<string, unknown>();
+  for (const [id, archived] of touched.archived) {
+    jobs.set(id, archived.job);
+    for (const step of archived.steps) steps.set(`${step.jobId}/${step.step}`, step);
+  }
+  return [
+    ...insertStatements(schema, 'job', jobs, true, ARCHIVE_TABLES.job),
+    ...insertStatements(schema, 'step', steps, true, ARCHIVE_TABLES.step),
+  ];
 }

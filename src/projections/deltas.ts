@@ -92,14 +92,14 @@ function minuteWindow(at: string): { minute: string; dropBelow: string } {
 type Handler = (data: Data, at: string, emit: Emit, offset: number) => void;
 
 const HANDLERS: Record<string, Handler> = {
-  'job.created'(data, at, emit) {
+  'job.created'(data, at, emit, offset) {
     const ids = jobIds(data);
     if (!ids) return;
     const steps = strings(data.steps);
     emit('job', ids.jobId, {
       set: {
         pipeline: ids.pipeline, status: 'queued', priority: str(data.priority), steps, totalSteps: steps.length,
-        inputBytes: num(data.inputBytes), createdAt: at,
+        inputBytes: num(data.inputBytes), createdAt: at, createdOffset: offset,
       },
     }, ids.tags);
     for (const step of steps) {
@@ -152,6 +152,11 @@ const HANDLERS: Record<string, Handler> = {
         set: { pipeline: ids.pipeline, status: 'queued', finishedAt: null, error: null, workerId: null },
       }, ids.tags);
     }
+  },
+  'job.archived'(data, _at, emit) {
+    const ids = jobIds(data);
+    if (!ids) return;
+    emit('job', ids.jobId, { archive: true }, ids.tags);
   },
 
   'step.queued'(data, at, emit) {

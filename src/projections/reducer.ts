@@ -13,6 +13,10 @@
  *   zero counts are removed;
  * - a job becoming cancelled cancels its steps that had not finished;
  * and it keeps only the RECENT_ALERTS most recently raised alerts.
+ *
+ * An `archive` patch (from `job.archived`) takes a job and its steps out of
+ * the model; they are handed to the caller in `touched.archived` so the
+ * projector and the rebuild can write them to the archive tables.
  */
 import type { Delta, Entity, Patch } from './delta.js';
 import {
@@ -24,12 +28,20 @@ export { emptyModel };
 export type { Model };
 
 /** Rows written or removed while applying, by entity: what the projector must save. */
-export type Touched = Record<Entity, Set<string>>;
+export type Touched = Record<Entity, Set<string>> & {
+  /** Jobs (with their steps) that `job.archived` took out of the model, as they were then: what goes to the archive. */
+  readonly archived: Map<string, ArchivedJob>;
+};
+
+export interface ArchivedJob {
+  readonly job: JobRow;
+  readonly steps: StepRow[];
+}
 
 export function newTouched(): Touched {
   return {
     job: new Set(), step: new Set(), worker: new Set(), queue: new Set(), pause: new Set(), stats: new Set(),
-    alert: new Set(),
+    alert: new Set(), archived: new Map(),
   };
 }
 
@@ -74,6 +86,10 @@ const HAS_UPDATED_OFFSET: ReadonlySet<Entity> = new Set(['job', 'step', 'worker'
 export function applyDelta(model: Model, delta: Delta, touched?: Touched): void {
   const table = model[TABLES[delta.entity]] as unknown as Table;
   const existing = table[delta.id];
+  if (delta.patch.archive) {
+    if (existing !== undefined && delta.entity === 'job') archiveJob(model, existing as unknown as JobRow, touched);
+    return;
+  }
   if (existing === undefined && delta.patch.existing) return;
   const row = existing ?? CREATE[delta.entity](delta.id);
   // Only what the derived counts depend on.
@@ -164,6 +180,23 @@ function bumpQueue(model: Model, key: string, by: number, touched?: Touched): vo
   row.depth += by;
   if (row.depth === 0) delete model.queues[key];
   touched?.queue.add(key);
+}
+
+function archiveJob(model: Model, job: JobRow, touched?: Touched): void {
+  const steps: StepRow[] = [];
+  for (const name of job.steps) {
+    const key = stepKey(job.id, name);
+    const step = model.steps[key];
+    if (step === undefined) continue;
+    // A finished job's steps wait in no queue; this keeps depths right for one archived early.
+    if (WAITING_STATUSES.includes(step.status)) bumpQueue(model, queueKey(step.queue ?? 'unknown', step.pipeline ?? '?'), -1, touched);
+    delete model.steps[key];
+    steps.push(step);
+    touched?.step.add(key);
+  }
+  delete model.jobs[job.id];
+  touched?.job.add(job.id);
+  touched?.archived.set(job.id, { job, steps });
 }
 
 function evictAlerts(model: Model, touched?: Touched): void {
