@@ -58,7 +58,7 @@ export interface Config {
    * (a plain number is seconds). (Default: 1h)
    */
   readonly retainFinishedMs: number;
-  /** At most this many finished jobs stay in the live window; the oldest beyond it are archived. (Default: 100) */
+  /** At most this many finished jobs stay in the live window; the oldest beyond it are archived. (Default: 50) */
   readonly retainMaxJobs: number;
 }
 
@@ -90,7 +90,7 @@ export function readConfig(env: Env = process.env): Config {
     demoFailureRate: num(env, 'RUNLEDGER_DEMO_FAILURE_RATE', 0.05),
     logLevel: env.LOG_LEVEL ?? 'info',
     retainFinishedMs: duration(env, 'RUNLEDGER_RETAIN_FINISHED', 3_600_000),
-    retainMaxJobs: int(env, 'RUNLEDGER_RETAIN_MAX_JOBS', 100),
+    retainMaxJobs: int(env, 'RUNLEDGER_RETAIN_MAX_JOBS', 50),
   };
 }
 

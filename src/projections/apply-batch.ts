@@ -2,7 +2,7 @@ import type { LedgerEvent, Queryable } from '../ledger/types.js';
 import type { Delta, Entity } from './delta.js';
 import { eventToDeltas } from './deltas.js';
 import { emptyModel, type Model } from './model.js';
-import { applyDeltas, newTouched, type Touched } from './reducer.js';
+import { applyDeltas, makesWorkerGone, newTouched, type Touched } from './reducer.js';
 import {
   ARCHIVE_TABLES, ENTITIES, MODEL_KEYS, deleteStatement, insertStatements, readCheckpoint, readEntity, runStatements, writeCheckpoint,
   type Statement,
@@ -69,7 +69,10 @@ async function loadAffected(db: Queryable, schema: string, deltas: readonly Delt
   } else if (statsIds.size > 0) {
     model.stats = (await readEntity(db, schema, 'stats', 'id = any($1::text[])', [[...statsIds]])) as Model['stats'];
   }
-  if (workerIds.size > 0) {
+  // A worker stopping or going offline may push the oldest gone worker out of the model, so all are needed.
+  if (deltas.some(makesWorkerGone)) {
+    model.workers = (await readEntity(db, schema, 'worker')) as Model['workers'];
+  } else if (workerIds.size > 0) {
     model.workers = (await readEntity(db, schema, 'worker', 'id = any($1::text[])', [[...workerIds]])) as Model['workers'];
   }
   if (deltas.some((delta) => delta.entity === 'pause')) model.pauses = (await readEntity(db, schema, 'pause')) as Model['pauses'];

@@ -12,7 +12,8 @@
  * - job counts: a job changing status moves the `jobs/<pipeline>` stats row;
  *   zero counts are removed;
  * - a job becoming cancelled cancels its steps that had not finished;
- * and it keeps only the RECENT_ALERTS most recently raised alerts.
+ * and it keeps only the RECENT_ALERTS most recently raised alerts and the
+ * RECENT_GONE_WORKERS most recently stopped or offline workers.
  *
  * An `archive` patch (from `job.archived`) takes a job and its steps out of
  * the model; they are handed to the caller in `touched.archived` so the
@@ -20,7 +21,7 @@
  */
 import type { Delta, Entity, Patch } from './delta.js';
 import {
-  RECENT_ALERTS, WAITING_STATUSES, emptyAlert, emptyJob, emptyModel, emptyPause, emptyStep, emptyWorker, queueKey,
+  GONE_WORKER_STATUSES, RECENT_ALERTS, RECENT_GONE_WORKERS, WAITING_STATUSES, emptyAlert, emptyJob, emptyModel, emptyPause, emptyStep, emptyWorker, queueKey,
   stepKey, type JobRow, type Model, type StepRow,
 } from './model.js';
 
@@ -103,6 +104,24 @@ export function applyDelta(model: Model, delta: Delta, touched?: Touched): void 
   if (delta.entity === 'job') afterJob(model, before, row as unknown as JobRow, delta.offset, touched);
   else if (delta.entity === 'step') afterStep(model, before, row as unknown as StepRow, touched);
   else if (delta.entity === 'alert' && existing === undefined) evictAlerts(model, touched);
+  else if (delta.entity === 'worker' && makesWorkerGone(delta)) evictGoneWorkers(model, touched);
+}
+
+/** Whether a delta stops a worker or takes it offline: decided by the delta alone, so the projector knows to load every worker. */
+export function makesWorkerGone(delta: Delta): boolean {
+  const status = delta.patch.set?.status;
+  return delta.entity === 'worker' && typeof status === 'string' && GONE_WORKER_STATUSES.includes(status);
+}
+
+function evictGoneWorkers(model: Model, touched?: Touched): void {
+  const gone = Object.values(model.workers).filter((worker) => GONE_WORKER_STATUSES.includes(worker.status));
+  if (gone.length <= RECENT_GONE_WORKERS) return;
+  // Oldest first by the offset that last changed them; the id breaks ties.
+  gone.sort((a, b) => a.updatedOffset - b.updatedOffset || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  for (const worker of gone.slice(0, gone.length - RECENT_GONE_WORKERS)) {
+    delete model.workers[worker.id];
+    touched?.worker.add(worker.id);
+  }
 }
 
 function patchRow(row: Row, patch: Patch): void {
