@@ -87,21 +87,40 @@ export async function saveTouched(db: Queryable, schema: string, model: Model, t
 }
 
 /**
+ * Keys of the rows a writer knows to be in the tables, by entity: a row the
+ * reducer removed that was never written needs no DELETE. The rebuild keeps
+ * these for jobs and steps, whose rows mostly come and go (to the archive)
+ * between two of its flushes; they hold the live window only.
+ */
+export type WrittenRows = Partial<Record<Entity, Set<string>>>;
+
+/**
  * The statements saving the touched rows, serialised now: later changes to
  * the model do not change them. Deletes and writes never name the same row,
  * so they may run in any order.
  */
-export function touchedStatements(schema: string, model: Model, touched: Touched, upsert: boolean): Statement[] {
+export function touchedStatements(
+  schema: string,
+  model: Model,
+  touched: Touched,
+  upsert: boolean,
+  written?: WrittenRows,
+): Statement[] {
   const statements: Statement[] = [];
   for (const entity of ENTITIES as Entity[]) {
     const ids = touched[entity];
     if (ids.size === 0) continue;
     const table = model[MODEL_KEYS[entity]] as Record<string, unknown>;
+    const inTable = written?.[entity];
     const present = new Map<string, unknown>();
     const removed: string[] = [];
     for (const id of ids) {
-      if (table[id] === undefined) removed.push(id);
-      else present.set(id, table[id]);
+      if (table[id] !== undefined) {
+        present.set(id, table[id]);
+        inTable?.add(id);
+      } else if (inTable === undefined || inTable.delete(id)) {
+        removed.push(id);
+      }
     }
     const deletion = deleteStatement(schema, entity, removed);
     if (deletion) statements.push(deletion);

@@ -46,6 +46,11 @@ export function newTouched(): Touched {
   };
 }
 
+/** Empties `touched` in place. */
+export function clearTouched(touched: Touched): void {
+  for (const key in touched) (touched as unknown as Record<string, Set<string> | Map<string, unknown>>)[key]!.clear();
+}
+
 /** A slice of the model: one job, one pipeline, or both. */
 export interface Slice {
   readonly jobId?: string;
@@ -145,8 +150,19 @@ function patchRow(row: Row, patch: Patch): void {
 
 function addToSet(set: string[] | undefined, value: string): string[] {
   if (set === undefined || set.length === 0) return [value];
-  if (set.includes(value)) return set;
-  return [...set, value].sort();
+  // Binary search for the insertion point: sets stay sorted without sorting again.
+  let low = 0;
+  let high = set.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (set[mid]! < value) low = mid + 1;
+    else high = mid;
+  }
+  if (set[low] === value) return set;
+  const out = set.slice(0, low);
+  out.push(value);
+  for (let i = low; i < set.length; i += 1) out.push(set[i]!);
+  return out;
 }
 
 /** What the derived counts depend on, as it was before a patch. */
