@@ -16,7 +16,7 @@ import { createPool } from '../src/ops/pool.js';
 import { rebuild } from '../src/projections/rebuild.js';
 import { snapshot } from '../src/projections/snapshot.js';
 import { readRange } from '../src/stream/feed.js';
-import type { TypedNewEvent } from '../src/pipelines/events.js';
+import type { TypedNewEvent } from '../src/events/catalogue.js';
 import type { BenchContext, BenchResult } from './lib/context.js';
 import { demoEvents } from './lib/demo-events.js';
 import { round } from './lib/stats.js';

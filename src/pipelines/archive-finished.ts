@@ -3,9 +3,9 @@ import type pg from 'pg';
 import { append } from '../ledger/append.js';
 import { head } from '../ledger/read.js';
 import type { Config } from '../ops/config.js';
-import { ARCHIVER_LOCK, PROJECTIONS_LOCK_SPACE } from '../projections/locks.js';
+import { ARCHIVER_LOCK, PROJECTIONS_LOCK_SPACE } from '../ops/locks.js';
 import { PROJECTION_SCHEMA, readCheckpoint } from '../projections/tables.js';
-import { jobEvent } from './typed-event.js';
+import { jobEvent } from '../events/new-event.js';
 
 export type ArchiveConfig = Pick<Config, 'retainFinishedMs' | 'retainMaxJobs'>;
 

@@ -5,7 +5,7 @@ import { head, read } from '../../src/ledger/read.js';
 import { createLogger } from '../../src/ops/logger.js';
 import { archiveFinished } from '../../src/pipelines/archive-finished.js';
 import type { Delta } from '../../src/projections/delta.js';
-import { eventToDeltas } from '../../src/projections/deltas.js';
+import { eventToDeltas } from '../../src/projections/event-to-deltas.js';
 import type { JobRow, Snapshot } from '../../src/projections/model.js';
 import { startProjector, type Projector } from '../../src/projections/projector.js';
 import { getJob } from '../../src/projections/queries/get-job.js';

@@ -1,6 +1,6 @@
 import { read } from '../../ledger/read.js';
 import type { LedgerEvent, Queryable } from '../../ledger/types.js';
-import { badRequest } from '../../ops/errors.js';
+import { invalidFilter } from './invalid-filter.js';
 import type { JobRow, StepRow } from '../model.js';
 import { ARCHIVE_TABLES, PROJECTION_SCHEMA, TABLE_SPECS, rowFromDb, selectColumns } from '../tables.js';
 import { inReadSnapshot } from './read-snapshot.js';
@@ -29,10 +29,10 @@ export interface JobDetail {
  */
 export async function getJob(db: Queryable, filter: GetJobFilter, schema = PROJECTION_SCHEMA): Promise<JobDetail | undefined> {
   const { jobId } = filter;
-  if (typeof jobId !== 'string' || jobId === '' || jobId.length > 200) throw badRequest('jobId', 'must be a string of 1 to 200 characters');
+  if (typeof jobId !== 'string' || jobId === '' || jobId.length > 200) throw invalidFilter('jobId', 'must be a string of 1 to 200 characters');
   const timelineLimit = filter.timelineLimit ?? 1000;
   if (!Number.isInteger(timelineLimit) || timelineLimit < 1 || timelineLimit > 10_000) {
-    throw badRequest('timelineLimit', 'must be a whole number from 1 to 10000');
+    throw invalidFilter('timelineLimit', 'must be a whole number from 1 to 10000');
   }
   const s = `"${schema.replaceAll('"', '""')}"`;
   return inReadSnapshot(db, async (client) => {

@@ -1,5 +1,5 @@
 import type { Queryable } from '../../ledger/types.js';
-import { badRequest } from '../../ops/errors.js';
+import { invalidFilter } from './invalid-filter.js';
 import type { JobRow, JobStatus } from '../model.js';
 import { ARCHIVE_TABLES, PROJECTION_SCHEMA, TABLE_SPECS, rowFromDb, selectColumns } from '../tables.js';
 
@@ -128,14 +128,14 @@ const cursorOf = (createdOffset: number) => Buffer.from(`o:${createdOffset}`).to
 function parseCursor(cursor: string): number {
   const text = Buffer.from(cursor, 'base64url').toString();
   const match = /^o:(\d{1,18})$/.exec(text);
-  if (!match) throw badRequest('cursor', 'is not a cursor this API returned');
+  if (!match) throw invalidFilter('cursor', 'is not a cursor this API returned');
   return Number(match[1]);
 }
 
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 function parseTime(field: string, value: unknown): string {
-  if (typeof value !== 'string' || !Number.isFinite(Date.parse(value))) throw badRequest(field, 'must be an ISO-8601 time');
+  if (typeof value !== 'string' || !Number.isFinite(Date.parse(value))) throw invalidFilter(field, 'must be an ISO-8601 time');
   return new Date(Date.parse(value)).toISOString();
 }
 
@@ -149,31 +149,31 @@ function parseFilter(filter: ListJobsFilter): Parsed {
   if (filter.status !== undefined) {
     const statuses = typeof filter.status === 'string' ? [filter.status] : filter.status;
     if (!Array.isArray(statuses) || statuses.length === 0 || statuses.some((st) => !JOB_STATUSES.includes(st))) {
-      throw badRequest('status', `must be one or more of ${JOB_STATUSES.join(', ')}`);
+      throw invalidFilter('status', `must be one or more of ${JOB_STATUSES.join(', ')}`);
     }
     where.push(`status = any(${param(statuses)}::text[])`);
   }
   for (const field of ['pipeline', 'priority'] as const) {
     const value = filter[field];
     if (value === undefined) continue;
-    if (typeof value !== 'string' || value === '' || value.length > 200) throw badRequest(field, 'must be a string of 1 to 200 characters');
+    if (typeof value !== 'string' || value === '' || value.length > 200) throw invalidFilter(field, 'must be a string of 1 to 200 characters');
     where.push(`${field} = ${param(value)}`);
   }
   if (filter.createdAfter !== undefined) where.push(`created_at >= ${param(parseTime('createdAfter', filter.createdAfter))}::timestamptz`);
   if (filter.createdBefore !== undefined) where.push(`created_at < ${param(parseTime('createdBefore', filter.createdBefore))}::timestamptz`);
   if (filter.cursor !== undefined) {
-    if (typeof filter.cursor !== 'string') throw badRequest('cursor', 'must be a string');
+    if (typeof filter.cursor !== 'string') throw invalidFilter('cursor', 'must be a string');
     where.push(`created_offset < ${param(parseCursor(filter.cursor))}`);
   }
   const limit = filter.limit ?? 50;
-  if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw badRequest('limit', 'must be a whole number from 1 to 500');
+  if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw invalidFilter('limit', 'must be a whole number from 1 to 500');
   const scope = filter.scope ?? 'all';
-  if (!['all', 'live', 'archive'].includes(scope)) throw badRequest('scope', 'must be all, live or archive');
+  if (!['all', 'live', 'archive'].includes(scope)) throw invalidFilter('scope', 'must be all, live or archive');
   const searchScan = filter.searchScan ?? 5000;
-  if (!Number.isInteger(searchScan) || searchScan < 1 || searchScan > 50_000) throw badRequest('searchScan', 'must be a whole number from 1 to 50000');
+  if (!Number.isInteger(searchScan) || searchScan < 1 || searchScan > 50_000) throw invalidFilter('searchScan', 'must be a whole number from 1 to 50000');
   let q: string | undefined;
   if (filter.q !== undefined) {
-    if (typeof filter.q !== 'string' || filter.q.length === 0 || filter.q.length > 200) throw badRequest('q', 'must be a string of 1 to 200 characters');
+    if (typeof filter.q !== 'string' || filter.q.length === 0 || filter.q.length > 200) throw invalidFilter('q', 'must be a string of 1 to 200 characters');
     q = filter.q;
   }
   return { where, values, limit, scope, q, searchScan };

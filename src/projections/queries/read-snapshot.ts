@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { Queryable } from '../../ledger/types.js';
+import { withTransaction } from '../../ops/transaction.js';
 
 /**
  * Runs `body` on one consistent view of the database: given a pool, in a
@@ -9,16 +10,5 @@ import type { Queryable } from '../../ledger/types.js';
  */
 export async function inReadSnapshot<T>(db: Queryable, body: (db: Queryable) => Promise<T>): Promise<T> {
   if (!(db instanceof pg.Pool)) return body(db);
-  const client = await db.connect();
-  try {
-    await client.query('begin isolation level repeatable read read only');
-    const result = await body(client);
-    await client.query('commit');
-    return result;
-  } catch (error) {
-    await client.query('rollback').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+  return withTransaction(db, body, 'begin isolation level repeatable read read only');
 }
