@@ -60,6 +60,12 @@ export interface Config {
   readonly retainFinishedMs: number;
   /** At most this many finished jobs stay in the live window; the oldest beyond it are archived. (Default: 50) */
   readonly retainMaxJobs: number;
+  /** Bearer token `/metrics` requires when set. (Default: unset, /metrics is open: it holds counts, no job data) */
+  readonly metricsToken: string | undefined;
+  /** `/health/ready` reports degraded when the read model's oldest unapplied event is older than this, seconds. (Default: 30) */
+  readonly readyMaxLagSeconds: number;
+  /** Port of the `work` role's own `/metrics` (Node.js and append metrics of that process). (Default: unset, none) */
+  readonly metricsPort: number | undefined;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -91,6 +97,9 @@ export function readConfig(env: Env = process.env): Config {
     logLevel: env.LOG_LEVEL ?? 'info',
     retainFinishedMs: duration(env, 'RUNLEDGER_RETAIN_FINISHED', 3_600_000),
     retainMaxJobs: int(env, 'RUNLEDGER_RETAIN_MAX_JOBS', 50),
+    metricsToken: nonEmpty(env.RUNLEDGER_METRICS_TOKEN),
+    readyMaxLagSeconds: num(env, 'RUNLEDGER_READY_MAX_LAG_SECONDS', 30),
+    metricsPort: nonEmpty(env.RUNLEDGER_METRICS_PORT) === undefined ? undefined : int(env, 'RUNLEDGER_METRICS_PORT', 0),
   };
 }
 

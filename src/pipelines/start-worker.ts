@@ -23,7 +23,8 @@ export interface WorkerOptions {
   readonly url: string;
   readonly config: Pick<
     Config,
-    'workerConcurrency' | 'heartbeatMs' | 'workerTtlMs' | 'queueWarnDepth' | 'queueCriticalDepth' | 'retainFinishedMs' | 'retainMaxJobs'
+    | 'workerConcurrency' | 'heartbeatMs' | 'workerTtlMs' | 'queueWarnDepth' | 'queueCriticalDepth' | 'maxEventBytes'
+    | 'retainFinishedMs' | 'retainMaxJobs'
   >;
   readonly logger: Logger;
   /** (Default: every registered pipeline) */
@@ -89,6 +90,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     running: new Map(),
     start: startBatcher(pool),
     onPaused: () => control(),
+    maxEventBytes: config.maxEventBytes,
   };
 
   const control = async (): Promise<void> => {
