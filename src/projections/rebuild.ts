@@ -20,9 +20,9 @@ export interface RebuildOptions {
   /** Build the read model as of this offset into the schema `projection_at_<to>` and leave the live one alone. */
   readonly to?: number;
   readonly logger?: Logger;
-  /** Events read per query. (Default: 20000) */
+  /** Events read per query. (Default: 10000) */
   readonly pageSize?: number;
-  /** The first build writes out the rows changed by this many events at a time, while it reduces the next ones. (Default: 100000) */
+  /** The first build writes out the rows changed by this many events at a time, while it reduces the next ones. (Default: 50000) */
   readonly flushEvents?: number;
   /** Skip the rebuild when, once the rebuild lock is held, the stored version already matches the code. (Default: false) */
   readonly onlyIfStale?: boolean;
@@ -69,7 +69,7 @@ export async function replay(
     afterPage?: (position: number) => Promise<void> | void;
   } = {},
 ): Promise<ReplayResult> {
-  const pageSize = options.pageSize ?? 20_000;
+  const pageSize = options.pageSize ?? 10_000;
   // A single client runs one query at a time anyway.
   const prefetch = options.prefetch ?? (db instanceof pg.Pool ? 3 : 1);
   const end = Math.min(options.until ?? Infinity, after + (options.maxEvents ?? Infinity));
@@ -195,7 +195,7 @@ export async function rebuild(pool: pg.Pool, options: RebuildOptions = {}): Prom
       [build],
     );
     for (const { indexname } of deferred) await client.query(`drop index ${escapeIdentifier(build)}.${escapeIdentifier(indexname)}`);
-    const flushEvents = options.flushEvents ?? 100_000;
+    const flushEvents = options.flushEvents ?? 50_000;
     const model = emptyModel();
     const touched = newTouched();
     const written: WrittenRows = { job: new Set(), step: new Set() };
