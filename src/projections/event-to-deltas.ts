@@ -288,10 +288,17 @@ const HANDLERS: { readonly [T in EventType]: Handler<T> } = {
 
   'queue.paused'(data, at, emit) {
     const pipeline = nonEmpty(data.pipeline);
+    const queue = nonEmpty(data.queue);
+    if (queue) return emit('pause', `queue:${queue}`, { set: { paused: true, reason: str(data.reason), changedAt: at } });
     emit('pause', pipeline ?? '*', { set: { paused: true, reason: str(data.reason), changedAt: at } }, pipeline ? { pipeline } : undefined);
   },
+  // Throttles are not in the read model: GET /api/pipelines and /api/queues
+  // read them from pipelines.throttles; the event is the audit record.
+  'queue.throttled'() {},
   'queue.resumed'(data, at, emit) {
     const pipeline = nonEmpty(data.pipeline);
+    const queue = nonEmpty(data.queue);
+    if (queue) return emit('pause', `queue:${queue}`, { set: { paused: false, reason: null, changedAt: at } });
     emit('pause', pipeline ?? '*', { set: { paused: false, reason: null, changedAt: at } }, pipeline ? { pipeline } : undefined);
   },
 
