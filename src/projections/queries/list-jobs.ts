@@ -8,9 +8,10 @@ export const JOB_STATUSES: readonly JobStatus[] = ['queued', 'running', 'complet
 export interface ListJobsFilter {
   /** One status or several. */
   readonly status?: JobStatus | readonly JobStatus[];
-  readonly pipeline?: string;
-  /** `high`, `normal` or `background`. */
-  readonly priority?: string;
+  /** One pipeline or several. */
+  readonly pipeline?: string | readonly string[];
+  /** `high`, `normal` or `background`, or several. */
+  readonly priority?: string | readonly string[];
   /** ISO-8601 time: jobs created at or after it. */
   readonly createdAfter?: string;
   /** ISO-8601 time: jobs created before it. */
@@ -156,8 +157,11 @@ function parseFilter(filter: ListJobsFilter): Parsed {
   for (const field of ['pipeline', 'priority'] as const) {
     const value = filter[field];
     if (value === undefined) continue;
-    if (typeof value !== 'string' || value === '' || value.length > 200) throw invalidFilter(field, 'must be a string of 1 to 200 characters');
-    where.push(`${field} = ${param(value)}`);
+    const list = typeof value === 'string' ? [value] : value;
+    if (!Array.isArray(list) || list.length === 0 || list.some((v) => typeof v !== 'string' || v === '' || v.length > 200)) {
+      throw invalidFilter(field, 'must be one or more strings of 1 to 200 characters');
+    }
+    where.push(`${field} = any(${param(list)}::text[])`);
   }
   if (filter.createdAfter !== undefined) where.push(`created_at >= ${param(parseTime('createdAfter', filter.createdAfter))}::timestamptz`);
   if (filter.createdBefore !== undefined) where.push(`created_at < ${param(parseTime('createdBefore', filter.createdBefore))}::timestamptz`);
