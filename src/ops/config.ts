@@ -59,14 +59,9 @@ export interface Config {
   readonly demoFailureRate: number;
   /** pino log level. (Default: info) */
   readonly logLevel: string;
-  /**
-   * Read-model retention (docs/projections.md): finished jobs leave the live
-   * window for the archive tables this long after they finished, ms.
-   * `RUNLEDGER_RETAIN_FINISHED` takes a duration: `90s`, `15m`, `1h`, `2d`, `500ms`
-   * (a plain number is seconds). (Default: 1h)
-   */
+  /** Finished jobs leave the live read model for the archive this long after they finished, ms; the variable takes a duration such as 90s, 15m, 1h, 2d (a plain number is seconds). (Default: 3600000) */
   readonly retainFinishedMs: number;
-  /** At most this many finished jobs stay in the live window; the oldest beyond it are archived. (Default: 50) */
+  /** At most this many finished jobs stay in the live read model; the oldest beyond it are archived. (Default: 50) */
   readonly retainMaxJobs: number;
   /** Bearer token `/metrics` requires when set. (Default: unset, /metrics is open: it holds counts, no job data) */
   readonly metricsToken: string | undefined;
