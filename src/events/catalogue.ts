@@ -41,6 +41,12 @@ export interface EventData {
   'job.cancelled': JobRef & { readonly reason: string };
   /** A dead-lettered (failed) job sent back to work; `steps` are the steps queued again. */
   'job.retried': JobRef & { readonly steps: readonly string[] };
+  /**
+   * A finished job leaves the live read model for the archive tables
+   * (src/projections); appended by the retention maintenance task. Final:
+   * an archived job is not retried.
+   */
+  'job.archived': JobRef & { readonly reason: 'retention' | 'max_jobs' };
 
   'step.queued': StepRef & {
     readonly queue: string;
@@ -133,7 +139,7 @@ export interface EventData {
 export type EventType = keyof EventData;
 
 export const EVENT_TYPES = [
-  'job.created', 'job.started', 'job.completed', 'job.failed', 'job.cancelled', 'job.retried',
+  'job.created', 'job.started', 'job.completed', 'job.failed', 'job.cancelled', 'job.retried', 'job.archived',
   'step.queued', 'step.started', 'step.progress', 'step.completed', 'step.failed', 'step.retrying',
   'worker.started', 'worker.stopped', 'worker.offline', 'worker.online', 'worker.load',
   'queue.paused', 'queue.resumed', 'queue.throttled', 'alert.raised', 'alert.cleared',

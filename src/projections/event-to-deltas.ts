@@ -162,6 +162,11 @@ const HANDLERS: { readonly [T in EventType]: Handler<T> } = {
       }, ids.tags);
     }
   },
+  'job.archived'(data, _at, emit) {
+    const ids = jobIds(data);
+    if (!ids) return;
+    emit('job', ids.jobId, { archive: true }, ids.tags);
+  },
 
   'step.queued'(data, at, emit) {
     const ids = stepIds(data);
