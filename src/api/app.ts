@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
+import { dashboardRoutes } from '../dashboard/route.js';
 import { AppError } from '../ops/errors.js';
 import type { ApiDeps } from './deps.js';
 import { tokenAuth } from './middleware/token-auth.js';
@@ -27,5 +28,6 @@ export function createApp(deps: ApiDeps): Hono {
   app.use('/api/stream', cors({ origin: '*', allowHeaders: ['authorization', 'last-event-id'], allowMethods: ['GET'] }));
   app.use('/api/*', tokenAuth({ token: deps.config.token }));
   app.route('/api/stream', streamRoutes(deps));
+  app.route('/', dashboardRoutes({ wsPort: deps.wsPort, tokenRequired: deps.config.token !== undefined, queueWarnDepth: deps.config.queueWarnDepth, queueCriticalDepth: deps.config.queueCriticalDepth }));
   return app;
 }

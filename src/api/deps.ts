@@ -7,7 +7,7 @@ import type { SnapshotFn } from '../stream/projections.js';
 
 /** Everything the HTTP API needs, passed in explicitly. */
 export interface ApiDeps {
-  readonly config: Pick<Config, 'token' | 'maxMessageBytes' | 'maxBufferedBytes' | 'replayLimit'>;
+  readonly config: Pick<Config, 'token' | 'maxMessageBytes' | 'maxBufferedBytes' | 'replayLimit'> & Partial<Pick<Config, 'queueWarnDepth' | 'queueCriticalDepth'>>;
   readonly db: Queryable;
   readonly feed: Feed;
   readonly logger: Logger;
@@ -18,6 +18,8 @@ export interface ApiDeps {
   readonly shutdown?: AbortSignal;
   /** Open streams per client address, shared with the WebSocket server. (Default: none, SSE streams are not capped) */
   readonly addressLimit?: AddressLimit;
+  /** The port of this process's WebSocket stream server, told to the dashboard page. */
+  readonly wsPort?: number;
   /** Interval of SSE heartbeat comments, ms. (Default: 15000) */
   readonly heartbeatMs?: number;
 }

@@ -53,7 +53,7 @@ export async function startServers(db: pg.Pool, databaseUrl: string, { config, l
   const addressLimit = createAddressLimit(config.maxConnectionsPerIp);
   const stream = await startStreamServer({ config, db, feed, logger, serverId, snapshot, addressLimit });
   const shutdown = new AbortController();
-  const app = createApp({ config, db, feed, logger, serverId, snapshot, addressLimit, shutdown: shutdown.signal });
+  const app = createApp({ config, db, feed, logger, serverId, snapshot, addressLimit, shutdown: shutdown.signal, wsPort: stream.port });
   const http = await new Promise<ServerType>((resolve, reject) => {
     const server = serve({ fetch: app.fetch, port: config.httpPort, hostname: config.host }, () => resolve(server));
     server.once('error', reject);
