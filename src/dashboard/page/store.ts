@@ -58,6 +58,8 @@ export class Store {
   jobOrder: string[] = [];
   private readonly known = new Set<string>();
   version = 0;
+  /** Times the stream connection was lost and retried. */
+  reconnects = 0;
   private client: StreamClient | undefined;
   private readonly listeners = new Set<Listener>();
   private scheduled = false;
@@ -109,7 +111,10 @@ export class Store {
     if (status === 'open') {
       this.connection = 'replaying';
       this.error = undefined;
-    } else if (status === 'reconnecting') this.connection = 'reconnecting';
+    } else if (status === 'reconnecting') {
+      this.connection = 'reconnecting';
+      this.reconnects += 1;
+    }
     else if (status === 'stopped') this.connection = 'offline';
     else this.connection = 'connecting';
     this.changed();
