@@ -17,7 +17,9 @@ export function LineChart({ series, height = 120, unit = 's' }: { series: readon
         <line x1="0" x2={width} y1={y(max)} y2={y(max)} class="grid" />
         <line x1="0" x2={width} y1={y(0)} y2={y(0)} class="grid" />
         {series.map((s) =>
-          s.values.length < 2 ? null : (
+          s.values.length === 1 ? (
+            <circle cx={width - 6} cy={y(s.values[0]!)} r="4" fill={s.color} />
+          ) : s.values.length < 2 ? null : (
             <polyline
               fill="none"
               stroke={s.color}
