@@ -3,10 +3,10 @@ import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { dashboardRoutes } from '../dashboard/route.js';
 import { AppError } from '../ops/errors.js';
+import { sseHandler } from '../stream/sse.js';
 import type { ApiDeps } from './deps.js';
 import { tokenAuth } from './middleware/token-auth.js';
 import { errorHandler, problemOf, problemResponse } from './problem.js';
-import { streamRoutes } from './routes/stream.js';
 
 export type { ApiDeps } from './deps.js';
 
@@ -27,7 +27,7 @@ export function createApp(deps: ApiDeps): Hono {
   // Dashboards on other origins may read the stream; the token, not cookies, protects it.
   app.use('/api/stream', cors({ origin: '*', allowHeaders: ['authorization', 'last-event-id'], allowMethods: ['GET'] }));
   app.use('/api/*', tokenAuth({ token: deps.config.token }));
-  app.route('/api/stream', streamRoutes(deps));
+  app.get('/api/stream', sseHandler(deps));
   app.route('/', dashboardRoutes({ wsPort: deps.wsPort, tokenRequired: deps.config.token !== undefined, queueWarnDepth: deps.config.queueWarnDepth, queueCriticalDepth: deps.config.queueCriticalDepth }));
   return app;
 }

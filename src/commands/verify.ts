@@ -9,5 +9,5 @@ export const verifyCommand: Command = {
       const result = await verify(pool);
       console.log(formatVerifyResult(result));
       return result.ok ? 0 : 1;
-    }),
+    }, { migrate: false }),
 };

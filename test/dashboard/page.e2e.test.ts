@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { readConfig } from '../../src/ops/config.js';
 import { createLogger } from '../../src/ops/logger.js';
-import { eventToDeltas } from '../../src/projections/deltas.js';
+import { eventToDeltas } from '../../src/projections/event-to-deltas.js';
 import { modelAt } from '../../src/projections/rebuild.js';
 import { createJob, registerDemoPipelines, startWorker, type RunningWorker } from '../../src/pipelines/index.js';
 import { read } from '../../src/ledger/read.js';
