@@ -9,6 +9,7 @@ import { stepJobKey, type StepPayload } from './naming.js';
 import { holdStepStarts } from './pause.js';
 import type { StartResult } from './start-batcher.js';
 import { appendWithJobs, appendWithJobsAndCommit, eventsPayload } from './append-with-jobs.js';
+import { createStepLog } from './step-log.js';
 import { queueStep, redeliverySpec, type JobSpec } from './step-spec.js';
 import { withTransaction } from '../ops/transaction.js';
 import { jobEvent, jsonBytes } from '../events/new-event.js';
@@ -81,6 +82,9 @@ export async function runStep(runner: StepRunner, pipeline: Pipeline, payload: S
   const client = await runner.pool.connect();
   let settled = true;
   let usage: { tokens: number; costUsd: number } | undefined;
+  const stepLog = createStepLog(async (lines, dropped) => {
+    await append(runner.pool, [jobEvent('step.log', { ...ref, lines, dropped })]);
+  });
   try {
     await client.query('begin');
     const context: StepContext = {
@@ -96,10 +100,13 @@ export async function runStep(runner: StepRunner, pipeline: Pipeline, payload: S
       usage: (tokens, costUsd) => {
         usage = { tokens, costUsd };
       },
+      log: stepLog.log,
     };
     settled = false;
     const output = (await untilAborted(step.handler(context), controller.signal)) ?? null;
     settled = true;
+    // The lines land before the step's outcome, so a reader sees them under a running step.
+    await stepLog.close();
     const outputBytes = jsonBytes(output);
     const { rows } = await client.query<{ r: FinishResult }>({
       name: 'rl_finish_step',
@@ -119,6 +126,7 @@ export async function runStep(runner: StepRunner, pipeline: Pipeline, payload: S
     await appendWithJobsAndCommit(client, specs, eventsPayload(events));
   } catch (thrown) {
     await client.query('rollback').catch(() => {});
+    await stepLog.close();
     const error = coerceError(thrown);
     const reason = controller.signal.reason as unknown;
     if (reason instanceof StepAborted && reason.why === 'cancelled') return;
