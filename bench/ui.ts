@@ -106,6 +106,20 @@ export default async function ui(context: BenchContext): Promise<BenchResult> {
       await sleep(200);
     }
     context.log(`first render of ${JOBS} jobs (${head} appends)`);
+    {
+      const t0 = performance.now();
+      const ws = new WebSocket(`ws://127.0.0.1:${server.wsPort}/ws?snapshot=1`);
+      const size = await new Promise<number>((resolve) =>
+        ws.once('message', () =>
+          ws.once('message', (data: Buffer) => {
+            if (process.env.BENCH_UI_DUMP) context.log(data.toString().slice(0, 3000));
+            resolve(data.length);
+          }),
+        ),
+      );
+      ws.close();
+      context.log(`  a WebSocket snapshot of ${JOBS} jobs: ${Math.round(performance.now() - t0)} ms, ${Math.round(size / 1024)} KiB`);
+    }
     const renders: number[] = [];
     for (let run = 0; run < 3; run += 1) {
       const page = await browser.newPage({ viewport: { width: 1400, height: 950 } });
@@ -119,6 +133,9 @@ export default async function ui(context: BenchContext): Promise<BenchResult> {
         { polling: 'raf', timeout: 60_000 },
       );
       renders.push((await ms.jsonValue()) as number);
+      const marks = await page.evaluate(() => performance.getEntriesByType('mark').map((m) => `${m.name.replace('runledger:', '')} ${Math.round(m.startTime)}`));
+      const ws = await page.evaluate(() => performance.getEntriesByType('resource').filter((r) => r.name.includes('/assets/')).map((r) => `${r.name.split('/').pop()} ${Math.round((r as PerformanceResourceTiming).responseEnd)}`));
+      context.log(`  render ${Math.round(renders[renders.length - 1]!)} ms; marks: ${marks.join(', ')}; ${ws.join(', ')}`);
       await page.close();
     }
     renders.sort((a, b) => a - b);

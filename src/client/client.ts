@@ -152,7 +152,10 @@ export function createStreamClient(options: StreamClientOptions): StreamClient {
       opened = true;
       connections += 1;
     };
-    ws.onmessage = (event) => onFrame(JSON.parse(String(event.data)) as ServerFrame);
+    ws.onmessage = (event) => {
+      if (typeof performance !== 'undefined' && typeof performance.mark === 'function' && String(event.data).startsWith('{"type":"snapshot"')) performance.mark('runledger:snapshot-frame');
+      onFrame(JSON.parse(String(event.data)) as ServerFrame);
+    };
     ws.onerror = () => {};
     ws.onclose = (event) => {
       socket = undefined;

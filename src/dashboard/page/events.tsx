@@ -56,7 +56,7 @@ export function EventsView({ store, past }: ViewProps) {
           {frozen ? `Resume (${waiting} new)` : 'Pause'}
         </button>
         <span class="muted">
-          {rows.length} shown · {store.events.length} received since the page opened (at offset {store.baseOffset})
+          {rows.length} shown · {store.events.length} received since the page opened (after offset {store.snapshotOffset})
         </span>
       </div>
       <div class="event-row head" aria-hidden="true">

@@ -3,6 +3,7 @@ import { App } from './app.js';
 import { streamUrls } from './api.js';
 import { Store } from './store.js';
 
+performance.mark('runledger:start');
 const store = new Store();
 const urls = streamUrls();
 store.start(urls.ws, urls.sse);

@@ -45,6 +45,8 @@ export class Store {
   transport: 'ws' | 'sse' = 'ws';
   error: string | undefined;
   readonly events: EventRow[] = [];
+  /** The offset of the last snapshot: the event list holds the events after it. */
+  snapshotOffset = 0;
   /** The model at `baseOffset`, and every delta after it: what the scrubber replays. */
   baseModel: Model | undefined;
   baseOffset = 0;
@@ -126,10 +128,21 @@ export class Store {
     this.head = Math.max(this.head, offset);
     if (deltas.length === 0) {
       // A snapshot: the scrubber's local history starts again from here.
-      this.baseModel = structuredClone(model);
-      this.baseOffset = offset;
+      performance.mark('runledger:snapshot');
+      // The scrubber's base copy is taken after the first render (a 10,000-job
+      // model takes a while to copy); its local history starts there.
+      this.baseModel = undefined;
       this.history = [];
+      setTimeout(() => {
+        if (this.model !== model || this.baseModel) return;
+        this.baseModel = structuredClone(model);
+        this.baseOffset = this.offset;
+        this.history = [];
+      }, 500);
+      this.baseOffset = offset;
+      this.snapshotOffset = offset;
       this.indexJobs(true);
+      performance.mark('runledger:indexed');
     } else {
       this.record(deltas);
       this.indexJobs(false, deltas);
@@ -141,7 +154,7 @@ export class Store {
     const now = Date.now();
     let row: EventRow | undefined;
     for (const delta of deltas) {
-      this.history.push(delta);
+      if (this.baseModel) this.history.push(delta);
       if (row === undefined || row.offset !== delta.offset) {
         row = { offset: delta.offset, type: delta.type, jobId: delta.jobId, pipeline: delta.pipeline, entities: [], receivedAt: now };
         this.events.push(row);
@@ -239,6 +252,8 @@ export async function modelAt(store: Store, offset: number): Promise<{ model: Mo
 
 /** Job ids newest first: by creation time (then id, for a stable order). */
 export function newestFirst(jobs: Model['jobs']): string[] {
-  const key = (id: string) => Date.parse(jobs[id]!.createdAt ?? '') || 0;
-  return Object.keys(jobs).sort((a, b) => key(b) - key(a) || (a < b ? -1 : 1));
+  // ISO-8601 UTC strings of one format sort as text; ids break ties.
+  const keyed = Object.keys(jobs).map((id) => [jobs[id]!.createdAt ?? '', id] as const);
+  keyed.sort((a, b) => (a[0] < b[0] ? 1 : a[0] > b[0] ? -1 : a[1] < b[1] ? -1 : 1));
+  return keyed.map(([, id]) => id);
 }
