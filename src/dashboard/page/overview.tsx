@@ -30,6 +30,8 @@ export function Overview({ store, model, past }: ViewProps) {
   const depthLevel = depth >= critical ? 'critical' : depth >= warn ? 'warning' : 'ok';
   const latency = past ? null : dispatchLatency(store);
   const alerts = Object.values(model.alerts).sort((a, b) => b.raisedOffset - a.raisedOffset);
+  // Samples the page took up to the offset in view (all of them when live).
+  const samples = past ? store.samples.filter((s) => s.offset <= past.offset) : store.samples;
 
   return (
     <div class="overview">
@@ -56,8 +58,8 @@ export function Overview({ store, model, past }: ViewProps) {
           <h2>Queue depth and running jobs</h2>
           <LineChart
             series={[
-              { label: 'queue depth', color: 'var(--queued)', values: store.samples.map((s) => s.depth) },
-              { label: 'running jobs', color: 'var(--running)', values: store.samples.map((s) => s.running) },
+              { label: 'queue depth', color: 'var(--queued)', values: samples.map((s) => s.depth) },
+              { label: 'running jobs', color: 'var(--running)', values: samples.map((s) => s.running) },
             ]}
           />
         </div>
