@@ -40,7 +40,9 @@ export function JobDetail({ store, model, past, jobId }: ViewProps & { jobId: st
   const [events, setEvents] = useState<JobEvent[] | null>(null);
   const [selected, setSelected] = useState<string | null>(null);
   const job = model.jobs[jobId];
-  const updated = job?.updatedOffset ?? 0;
+  // Refetch the job's events when it or one of its steps changed (step logs touch only their step).
+  let updated = job?.updatedOffset ?? 0;
+  for (const name of job?.steps ?? []) updated = Math.max(updated, model.steps[`${jobId}/${name}`]?.updatedOffset ?? 0);
   useEffect(() => {
     void loadDefinitions().then(() => setLoaded((n) => n + 1));
   }, []);
