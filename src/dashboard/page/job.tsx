@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { StepRow } from '../../projections/model.js';
+import type { JobRow, StepRow } from '../../projections/model.js';
 import { api } from './api.js';
 import type { ViewProps } from './app.js';
 import { bytes, duration, shortId, time } from './format.js';
@@ -35,7 +35,26 @@ async function loadDefinitions(): Promise<void> {
   }
 }
 
-export function JobDetail({ store, model, past, jobId }: ViewProps & { jobId: string }) {
+export function JobDetail(props: ViewProps & { jobId: string }) {
+  const { model, jobId } = props;
+  const [remote, setRemote] = useState<{ job: JobRow; steps: StepRow[] } | null | undefined>(undefined);
+  const inWindow = model.jobs[jobId] !== undefined;
+  useEffect(() => {
+    // Not in the live window (archived, or older than this page): ask the API for it.
+    if (inWindow || remote !== undefined) return;
+    api(`/api/jobs/${encodeURIComponent(jobId)}`)
+      .then((body) => setRemote(body as { job: JobRow; steps: StepRow[] }))
+      .catch(() => setRemote(null));
+  }, [jobId, inWindow]);
+  if (!inWindow && remote) {
+    const steps: Record<string, StepRow> = { ...model.steps };
+    for (const step of remote.steps) steps[`${jobId}/${step.step}`] = step;
+    return <JobView {...props} model={{ ...model, jobs: { ...model.jobs, [jobId]: remote.job }, steps }} />;
+  }
+  return <JobView {...props} />;
+}
+
+function JobView({ store, model, past, jobId }: ViewProps & { jobId: string }) {
   const [, setLoaded] = useState(0);
   const [events, setEvents] = useState<JobEvent[] | null>(null);
   const [selected, setSelected] = useState<string | null>(null);

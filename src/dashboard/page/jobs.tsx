@@ -1,4 +1,5 @@
 import { useState } from 'preact/hooks';
+import { api } from './api.js';
 import type { JobRow } from '../../projections/model.js';
 import type { ViewProps } from './app.js';
 import { age, shortId } from './format.js';
@@ -88,6 +89,85 @@ export function JobsView({ store, model, past }: ViewProps) {
           </div>
         )}
       />
+      <HistorySearch status={status} pipeline={pipeline} />
     </div>
+  );
+}
+
+/**
+ * Jobs beyond the live window (finished, archived): the API's paginated list
+ * (`GET /api/jobs`, newest first), with the filters above and a text search
+ * in the job's input. Asked for on demand only.
+ */
+function HistorySearch({ status, pipeline }: { status: string; pipeline: string }) {
+  const [q, setQ] = useState('');
+  const [rows, setRows] = useState<JobRow[] | null>(null);
+  const [next, setNext] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const load = async (cursor: string | null) => {
+    const params = new URLSearchParams({ limit: '100' });
+    if (status) params.set('status', status);
+    if (pipeline) params.set('pipeline', pipeline);
+    if (q) params.set('q', q);
+    if (cursor) params.set('cursor', cursor);
+    try {
+      const page = (await api(`/api/jobs?${params}`)) as { data: JobRow[]; next: string | null };
+      setRows(cursor ? [...(rows ?? []), ...page.data] : page.data);
+      setNext(page.next);
+      setError(null);
+    } catch (e) {
+      setError(String((e as Error).message));
+    }
+  };
+  return (
+    <details class="history">
+      <summary>Search the whole history (finished and archived jobs, from the API)</summary>
+      <form
+        class="filters"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void load(null);
+        }}
+      >
+        <label>
+          Input contains
+          <input value={q} onInput={(e) => setQ((e.target as HTMLInputElement).value)} />
+        </label>
+        <button type="submit">Search</button>
+        <span class="muted">uses the status and pipeline filters above</span>
+      </form>
+      {error && <p class="error">{error}</p>}
+      {rows && (
+        <table class="grid-table">
+          <thead>
+            <tr>
+              <th scope="col">id</th>
+              <th scope="col">status</th>
+              <th scope="col">pipeline</th>
+              <th scope="col">created</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((job) => (
+              <tr>
+                <td class="mono">
+                  <a href={`#/jobs/${encodeURIComponent(job.id)}`}>{shortId(job.id)}</a>
+                </td>
+                <td>
+                  <span class={`badge ${job.status}`}>{job.status}</span>
+                </td>
+                <td>{job.pipeline}</td>
+                <td class="muted">{age(job.createdAt)} ago</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {next && (
+        <button type="button" onClick={() => void load(next)}>
+          Load more
+        </button>
+      )}
+    </details>
   );
 }
