@@ -156,10 +156,10 @@ export function DeadLettersView({ model, past }: ViewProps) {
   const disabled = past !== null || !canWrite();
   const retry = (ids: string[]) =>
     act(`retry ${ids.length} job${ids.length === 1 ? '' : 's'}`, async () => {
-      for (const id of ids) await api(`/api/jobs/${encodeURIComponent(id)}/retry`, { method: 'POST', body: {} });
+      for (const id of ids) await api(`/api/jobs/${encodeURIComponent(id)}/retry`, { method: 'POST', body: { reason: 'from the dashboard' } });
       setSelected(new Set());
     });
-  const filter = { status: 'failed', ...(pipeline ? { pipeline } : {}) };
+  const filter = { status: ['failed'], ...(pipeline ? { pipeline: [pipeline] } : {}) };
   return (
     <div class="panel">
       <h1>Dead letters</h1>
