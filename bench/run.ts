@@ -10,6 +10,7 @@ const benches: Record<string, () => Promise<Bench>> = {
   dispatch: async () => (await import('./dispatch.js')).default,
   pipeline: async () => (await import('./pipeline.js')).default,
   scale: async () => (await import('./scale.js')).default,
+  ui: async () => (await import('./ui.js')).default,
   api: async () => (await import('./api.js')).default,
 };
 

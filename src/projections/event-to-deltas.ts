@@ -203,6 +203,13 @@ const HANDLERS: { readonly [T in EventType]: Handler<T> } = {
     if (!ids) return;
     emit('step', ids.key, { set: { pipeline: ids.pipeline, percent: num(data.percent), message: str(data.message) } }, ids.tags);
   },
+  'step.log'(data, _at, emit) {
+    // The lines themselves stay in the ledger (GET /api/jobs/:id/events);
+    // the delta tells subscribers of the job that its step logged.
+    const ids = stepIds(data);
+    if (!ids) return;
+    emit('step', ids.key, { set: { pipeline: ids.pipeline }, existing: true }, ids.tags);
+  },
   'step.completed'(data, at, emit) {
     const ids = stepIds(data);
     if (!ids) return;
