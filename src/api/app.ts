@@ -11,7 +11,7 @@ import type { ApiEnv } from './env.js';
 import { auth } from './middleware/auth.js';
 import { writeRateLimit } from './middleware/rate-limit.js';
 import { requestContext } from './middleware/request-context.js';
-import { errorHandler, HeaderedError, problemOf, problemResponse, validationProblem } from './problem.js';
+import { errorHandler, problemOf, problemResponse, validationProblem } from './problem.js';
 import { controlRoutes } from './routes/control.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
@@ -50,7 +50,7 @@ export function createApp(deps: ApiDeps): ApiApp {
       maxSize: deps.config.maxMessageBytes,
       onError: () => {
         // The rest of the body is not read: the connection cannot carry another request.
-        throw new HeaderedError(413, 'payload_too_large', `body: larger than ${deps.config.maxMessageBytes} bytes`, { connection: 'close' }, 'body');
+        throw new AppError(413, 'payload_too_large', `body: larger than ${deps.config.maxMessageBytes} bytes`, { field: 'body', headers: { connection: 'close' } });
       },
     }),
   );

@@ -70,18 +70,11 @@ export function problemOf(error: AppError, requestId?: string): Problem {
 // "field: reason" messages keep their reason only.
 const reasonOf = (error: AppError) => (error.field !== undefined && error.message.startsWith(`${error.field}: `) ? error.message.slice(error.field.length + 2) : error.message);
 
-export function problemResponse(c: Context, problem: Problem, headers: Record<string, string> = {}): Response {
+export function problemResponse(c: Context, problem: Problem, headers: Readonly<Record<string, string>> = {}): Response {
   return c.body(JSON.stringify(problem), problem.status as ContentfulStatusCode, { ...headers, 'content-type': 'application/problem+json' });
 }
 
 const requestIdOf = (c: Context): string | undefined => (c.get as (key: string) => unknown)('requestId') as string | undefined;
-
-/** Extra headers a problem carries: 401 says how to authenticate, 429 when to come back. */
-export class HeaderedError extends AppError {
-  constructor(status: number, code: string, message: string, readonly headers: Record<string, string>, field?: string) {
-    super(status, code, message, { field });
-  }
-}
 
 /**
  * The one error handler of the HTTP API: AppError becomes a problem naming
@@ -91,7 +84,7 @@ export class HeaderedError extends AppError {
 export function errorHandler(logger: Logger) {
   return function onError(error: Error, c: Context): Response {
     const requestId = requestIdOf(c);
-    if (error instanceof AppError) return problemResponse(c, problemOf(error, requestId), error instanceof HeaderedError ? error.headers : {});
+    if (error instanceof AppError) return problemResponse(c, problemOf(error, requestId), error.headers);
     if (error instanceof HTTPException && error.status < 500) {
       // Hono's own refusals, e.g. a body that is not JSON.
       const field = error.status === 400 ? 'body' : undefined;

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp } from '../api/app.js';
 import { createAuthenticator, wsAuthenticate } from '../api/auth/principal.js';
+import { answerClientError } from '../api/client-error.js';
 import { registerDemoPipelines } from '../pipelines/demo/index.js';
 import { Doorbell } from '../ledger/doorbell.js';
 import type pg from 'pg';
@@ -69,6 +70,7 @@ export async function startServers(db: pg.Pool, databaseUrl: string, { config, l
   const http = await new Promise<ServerType>((resolve, reject) => {
     const server = serve({ fetch: app.fetch, port: config.httpPort, hostname: config.host }, () => resolve(server));
     server.once('error', reject);
+    server.on('clientError', answerClientError);
   });
   const httpPort = (http.address() as AddressInfo).port;
   logger.info({ host: config.host, httpPort, wsPort: stream.port, serverId }, 'listening');
@@ -79,7 +81,13 @@ export async function startServers(db: pg.Pool, databaseUrl: string, { config, l
       shutdown.abort();
       await stream.close();
       await new Promise<void>((resolve) => {
-        http.close(() => resolve());
+        // Streams ended above leave kept-alive connections that turn idle a
+        // moment later: close those as they do, rather than after keepAliveTimeout.
+        const idle = setInterval(() => 'closeIdleConnections' in http && http.closeIdleConnections(), 100);
+        http.close(() => {
+          clearInterval(idle);
+          resolve();
+        });
         if ('closeIdleConnections' in http) http.closeIdleConnections();
       });
       await feed.stop();

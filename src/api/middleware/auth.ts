@@ -2,7 +2,7 @@ import type { MiddlewareHandler } from 'hono';
 import { bearer } from '../../stream/token.js';
 import type { Authenticator } from '../auth/principal.js';
 import type { ApiEnv } from '../env.js';
-import { HeaderedError } from '../problem.js';
+import { AppError } from '../../ops/errors.js';
 import { isWrite } from './address.js';
 
 /** Readable without a token: the API's description holds no data. */
@@ -27,17 +27,14 @@ export function auth(authenticator: Authenticator): MiddlewareHandler<ApiEnv> {
       principal = ticket !== undefined ? await authenticator.fromTicket(ticket) : authenticator.fromToken(c.req.query('token'));
     }
     if (principal === null) {
-      throw new HeaderedError(
-        401,
-        'unauthorized',
-        'token: missing or wrong; send Authorization: Bearer <token> (streams: ?ticket= from POST /api/stream-tickets)',
-        { 'www-authenticate': 'Bearer realm="runledger"' },
-        'token',
-      );
+      throw new AppError(401, 'unauthorized', 'token: missing or wrong; send Authorization: Bearer <token> (streams: ?ticket= from POST /api/stream-tickets)', {
+        field: 'token',
+        headers: { 'www-authenticate': 'Bearer realm="runledger"' },
+      });
     }
     c.set('principal', principal);
     if (principal.role !== 'admin' && isWrite(c.req.method) && !READ_WRITES.has(c.req.path)) {
-      throw new HeaderedError(403, 'forbidden', `token: "${principal.name}" is a read-only token; writes need the admin token`, {}, 'token');
+      throw new AppError(403, 'forbidden', `token: "${principal.name}" is a read-only token; writes need the admin token`, { field: 'token' });
     }
     await next();
   };

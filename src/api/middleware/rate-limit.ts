@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import type { ApiEnv } from '../env.js';
-import { HeaderedError } from '../problem.js';
+import { AppError } from '../../ops/errors.js';
 import { addressOf, isWrite } from './address.js';
 
 export interface RateLimitOptions {
@@ -33,9 +33,10 @@ export function writeRateLimit({ perSecond, burst }: RateLimitOptions): Middlewa
     bucket.at = now;
     if (bucket.tokens < 1) {
       const retryAfter = Math.max(1, Math.ceil((1 - bucket.tokens) / perSecond));
-      throw new HeaderedError(429, 'rate_limited', `address: more than ${perSecond} writes a second from ${address}; retry after ${retryAfter} s`, {
-        'retry-after': String(retryAfter),
-      }, 'address');
+      throw new AppError(429, 'rate_limited', `address: more than ${perSecond} writes a second from ${address}; retry after ${retryAfter} s`, {
+        field: 'address',
+        headers: { 'retry-after': String(retryAfter) },
+      });
     }
     bucket.tokens -= 1;
     await next();
