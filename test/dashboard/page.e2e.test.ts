@@ -26,9 +26,9 @@ interface PageState {
 }
 const pageState = (page: Page): Promise<PageState> =>
   page.evaluate(() => {
-    const store = (globalThis as unknown as { runledgerDashboard: { offset: number; snapshotOffset: number; baseOffset: number; connection: string; reconnects: number; events: { offset: number }[] } })
+    const store = (globalThis as unknown as { runledgerDashboard: { offset: number; snapshotOffset: number; baseOffset: number; baseModel?: unknown; connection: string; reconnects: number; events: { offset: number }[] } })
       .runledgerDashboard;
-    return { offset: store.offset, snapshotOffset: store.snapshotOffset, baseOffset: store.baseOffset, connection: store.connection, reconnects: store.reconnects, events: store.events.map((e) => e.offset) };
+    return { offset: store.offset, snapshotOffset: store.snapshotOffset, baseOffset: store.baseModel === undefined ? Infinity : store.baseOffset, connection: store.connection, reconnects: store.reconnects, events: store.events.map((e) => e.offset) };
   });
 
 async function head(db: TestDatabase): Promise<number> {
@@ -240,8 +240,8 @@ describe('the dashboard page in Chromium', { timeout: 600_000 }, () => {
     const { jobId } = await createJob(db.pool, 'video_clip', quickClip(3));
     await eventually(async () => (await modelAt(db.pool)).model.jobs[jobId]?.status === 'running', 30_000, 'the job to run');
     const state = await pageState(page);
-    // The page copies its scrubber base a moment after the snapshot; on a slow machine that copy can come
-    // after the first deltas, so wait for events past the base too (the running job keeps producing them).
+    // The page copies its scrubber base a moment after the snapshot (baseOffset reads Infinity until then);
+    // on a slow machine that copy comes after the first deltas: wait for events past the base.
     await eventually(async () => {
       const s = await pageState(page);
       return s.offset > begin + 3 && s.offset - 1 >= s.baseOffset;
