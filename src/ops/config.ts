@@ -51,6 +51,14 @@ export interface Config {
   readonly demoFailureRate: number;
   /** pino log level. (Default: info) */
   readonly logLevel: string;
+  /** Auditors (docs/auditing.md): Ed25519 private key signing checkpoints, PKCS#8 PEM or base64 DER (`runledger keygen`). (Default: unset, no checkpoints) */
+  readonly signingKey: string | undefined;
+  /** RUNLEDGER_CHECKPOINT_EVERY: sign a checkpoint after this many new events, or this many seconds when anything is new (`10000,60s`). (Default: 10000 events, 60 s) */
+  readonly checkpointEvery: { readonly events: number; readonly seconds: number };
+  /** Store a snapshot of the read model every this many events, for the model as of any offset. 0 turns snapshots off. (Default: 10000) */
+  readonly modelSnapshotEvery: number;
+  /** Keep only this many newest model snapshots; 0 keeps all. (Default: 0) */
+  readonly modelSnapshotKeep: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -80,7 +88,25 @@ export function readConfig(env: Env = process.env): Config {
     demoJobsPerSecond: num(env, 'RUNLEDGER_DEMO_JOBS_PER_SECOND', 1),
     demoFailureRate: num(env, 'RUNLEDGER_DEMO_FAILURE_RATE', 0.05),
     logLevel: env.LOG_LEVEL ?? 'info',
+    signingKey: nonEmpty(env.RUNLEDGER_SIGNING_KEY),
+    checkpointEvery: every(env, 'RUNLEDGER_CHECKPOINT_EVERY', { events: 10_000, seconds: 60 }),
+    modelSnapshotEvery: int(env, 'RUNLEDGER_MODEL_SNAPSHOT_EVERY', 10_000),
+    modelSnapshotKeep: int(env, 'RUNLEDGER_MODEL_SNAPSHOT_KEEP', 0),
   };
+}
+
+/** `N` (events), `Ns` (seconds) or both, comma-separated; what is not given keeps its default. */
+function every(env: Env, name: string, fallback: { events: number; seconds: number }): { events: number; seconds: number } {
+  const raw = nonEmpty(env[name]);
+  if (raw === undefined) return fallback;
+  const result = { ...fallback };
+  for (const part of raw.split(',').map((piece) => piece.trim())) {
+    const match = /^([1-9]\d*)(s?)$/.exec(part);
+    if (!match) throw new Error(`${name} must be events, seconds or both, like "10000", "60s" or "10000,60s"; got ${JSON.stringify(raw)}`);
+    if (match[2] === 's') result.seconds = Number(match[1]);
+    else result.events = Number(match[1]);
+  }
+  return result;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { appendMixedLedger, runledger } from './cli.js';
+
+describe('export bundles and offline verification', () => {
+  let db: TestDatabase;
+  let dir: string;
+  let bundle: string;
+  let lines: string[];
+  let dbHead: string;
+  let count: number;
+  before(async () => {
+    db = await createTestDatabase(4);
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'runledger-audit-'));
+    await appendMixedLedger(db.pool);
+    const exported = await runledger(db.url, ['export']);
+    assert.equal(exported.code, 0, exported.stderr);
+    bundle = path.join(dir, 'ledger.ndjson');
+    fs.writeFileSync(bundle, exported.stdout);
+    lines = exported.stdout.split('\n').filter((line) => line !== '');
+    const verified = await runledger(db.url, ['verify']);
+    assert.equal(verified.code, 0, verified.stdout);
+    const [, total, head] = verified.stdout.trim().split(' ');
+    count = Number(total);
+    dbHead = head!;
+  });
+  after(async () => {
+    await db.drop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const verifyLines = async (name: string, content: string[], extra: string[] = []) => {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, content.map((line) => line + '\n').join(''));
+    // No database at all: DATABASE_URL unset would start an embedded one, so point it nowhere.
+    return runledger('postgres://nobody@127.0.0.1:1/none', ['verify', '--file', file, ...extra]);
+  };
+
+  it('an untouched export verifies with no database, with the same count and head as verify against the database', async () => {
+    assert.equal(lines.length, count + 1, 'a header and one line per event');
+    const header = JSON.parse(lines[0]!);
+    assert.deepEqual([header.from, header.to, header.anchor.position], [1, count, 0]);
+    const result = await verifyLines('same.ndjson', lines, ['--expect-head', dbHead]);
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.equal(result.stdout.trim(), `ok ${count} ${dbHead}`);
+  });
+
+  it('one changed byte in an event is reported with its position', async () => {
+    // Position 650 is a tricky-bodied event; change a letter inside its data.
+    for (const position of [3, 650]) {
+      const tampered = [...lines];
+      const line = tampered[position]!;
+      const at = line.indexOf('"data":') + 12;
+      const byte = line[at] === 'x' ? 'y' : 'x';
+      tampered[position] = line.slice(0, at) + byte + line.slice(at + 1);
+      // Only count it if the byte still parses as JSON; otherwise the line is reported as invalid, also at its position.
+      const result = await verifyLines(`byte-${position}.ndjson`, tampered);
+      assert.equal(result.code, 1);
+      assert.match(result.stdout, new RegExp(`^bad ${position} `), result.stdout);
+    }
+    // A changed digit of the recorded time.
+    const tampered = [...lines];
+    tampered[10] = tampered[10]!.replace(/"recorded_at":"(\d{4})/, (_, year: string) => `"recorded_at":"${Number(year) + 1}`);
+    const result = await verifyLines('time.ndjson', tampered);
+    assert.match(result.stdout, /^bad 10 content does not match its hash/);
+  });
+
+  it('a removed, duplicated, swapped or inserted line is reported with the right position', async () => {
+    const removed = [...lines];
+    removed.splice(100, 1);
+    assert.match((await verifyLines('removed.ndjson', removed)).stdout, /^bad 100 event missing: expected position 100, found 101/);
+
+    const duplicated = [...lines];
+    duplicated.splice(200, 0, lines[200]!);
+    assert.match((await verifyLines('duplicated.ndjson', duplicated)).stdout, /^bad 201 event repeated or out of order: expected position 201, found 200/);
+
+    const swapped = [...lines];
+    [swapped[300], swapped[301]] = [swapped[301]!, swapped[300]!];
+    assert.match((await verifyLines('swapped.ndjson', swapped)).stdout, /^bad 300 event missing: expected position 300, found 301/);
+
+    // An inserted event that claims the next position and the right prev_hash still fails its own hash.
+    const inserted = [...lines];
+    const forged = JSON.parse(lines[400]!);
+    forged.data = { forged: true };
+    inserted[400] = JSON.stringify(forged);
+    assert.match((await verifyLines('forged.ndjson', inserted)).stdout, /^bad 400 content does not match its hash/);
+  });
+
+  it('a truncated tail is caught by the header, and by --expect-head even when the header is edited', async () => {
+    const truncated = lines.slice(0, -5);
+    const result = await verifyLines('truncated.ndjson', truncated);
+    assert.equal(result.code, 1);
+    assert.match(result.stdout, new RegExp(`bundle truncated: the header says it ends at ${count}, the last event is ${count - 5}`));
+
+    const header = JSON.parse(truncated[0]!);
+    header.to = count - 5;
+    truncated[0] = JSON.stringify(header);
+    assert.equal((await verifyLines('truncated-edited.ndjson', truncated)).code, 0, 'without the expected head a shorter valid chain passes');
+    const caught = await verifyLines('truncated-edited.ndjson', truncated, ['--expect-head', dbHead]);
+    assert.equal(caught.code, 1);
+    assert.match(caught.stdout, new RegExp(`^bad ${count - 4} head hash [0-9a-f]{64} at ${count - 5} is not the expected ${dbHead}`));
+  });
+
+  it('export --from N --to M carries the anchor before N and verifies on its own; verify --from N checks the rest in the database', async () => {
+    const part = await runledger(db.url, ['export', '--from', '301', '--to', '500']);
+    assert.equal(part.code, 0, part.stderr);
+    const partLines = part.stdout.split('\n').filter((line) => line !== '');
+    assert.equal(partLines.length, 201);
+    assert.deepEqual(JSON.parse(partLines[0]!).anchor, { position: 300, hash: JSON.parse(lines[300]!).hash });
+    const result = await verifyLines('part.ndjson', partLines, ['--expect-head', JSON.parse(lines[500]!).hash]);
+    assert.equal(result.stdout.trim(), `ok 200 ${JSON.parse(lines[500]!).hash}`);
+
+    const incremental = await runledger(db.url, ['verify', '--from', '500']);
+    assert.equal(incremental.stdout.trim(), `ok ${count - 500} ${dbHead}`);
+
+    for (const [args, message] of [
+      [['export', '--from', '0'], /--from must be a whole number >= 1/],
+      [['export', '--to', String(count + 1)], /--to: \d+ is beyond the ledger head/],
+      [['verify', '--from', 'x'], /--from must be a whole number >= 0/],
+      [['verify', '--expect-head', 'abc'], /--expect-head must be 64 hex digits/],
+    ] as const) {
+      const bad = await runledger(db.url, [...args]);
+      assert.equal(bad.code, 2, args.join(' '));
+      assert.match(bad.stderr, message);
+    }
+  });
+});
