@@ -27,7 +27,7 @@ export function parseSigningKey(text: string): KeyObject {
 
 /** The raw 32 bytes of an Ed25519 public key (from a public or private KeyObject). */
 export function rawPublicKey(key: KeyObject): Buffer {
-  const jwk = createPublicKey(key).export({ format: 'jwk' });
+  const jwk = (key.type === 'public' ? key : createPublicKey(key)).export({ format: 'jwk' });
   return Buffer.from(jwk.x!, 'base64url');
 }
 
