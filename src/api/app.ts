@@ -6,6 +6,9 @@ import type { ApiDeps } from './deps.js';
 import { tokenAuth } from './middleware/token-auth.js';
 import { errorHandler, problemOf, problemResponse } from './problem.js';
 import { streamRoutes } from './routes/stream.js';
+import { checkpointsRoutes } from './routes/checkpoints.js';
+import { dashboardAt, dashboardDiffRoutes } from './routes/dashboard-at.js';
+import { eventsRoutes } from './routes/events.js';
 
 export type { ApiDeps } from './deps.js';
 
@@ -27,5 +30,10 @@ export function createApp(deps: ApiDeps): Hono {
   app.use('/api/stream', cors({ origin: '*', allowHeaders: ['authorization', 'last-event-id'], allowMethods: ['GET'] }));
   app.use('/api/*', tokenAuth({ token: deps.config.token }));
   app.route('/api/stream', streamRoutes(deps));
+  // Auditors (docs/auditing.md).
+  app.route('/api/events', eventsRoutes(deps));
+  app.route('/api/checkpoints', checkpointsRoutes(deps));
+  app.use('/api/dashboard', dashboardAt(deps));
+  app.route('/api/dashboard/diff', dashboardDiffRoutes(deps));
   return app;
 }

@@ -7,7 +7,7 @@ import type { SnapshotFn } from '../stream/projections.js';
 
 /** Everything the HTTP API needs, passed in explicitly. */
 export interface ApiDeps {
-  readonly config: Pick<Config, 'token' | 'maxMessageBytes' | 'maxBufferedBytes' | 'replayLimit'>;
+  readonly config: Pick<Config, 'token' | 'maxMessageBytes' | 'maxBufferedBytes' | 'replayLimit'> & { readonly signingKey?: string | undefined };
   readonly db: Queryable;
   readonly feed: Feed;
   readonly logger: Logger;

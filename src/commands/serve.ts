@@ -2,6 +2,9 @@ import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp } from '../api/app.js';
+import { startCheckpointer } from '../audit/checkpoints.js';
+import { parseSigningKey } from '../audit/signing-key.js';
+import { startModelSnapshotter } from '../projections/model-snapshots.js';
 import { Doorbell } from '../ledger/doorbell.js';
 import type pg from 'pg';
 import { untilSignal } from '../ops/signals.js';
@@ -43,6 +46,16 @@ export async function startServers(db: pg.Pool, databaseUrl: string, { config, l
   // the projection code changed).
   await ensureProjectionVersion(db, logger);
   const projector = startProjector({ pool: db, doorbell, logger, pollMs: config.tailPollMs });
+  // Auditors (docs/auditing.md): signed checkpoints when a key is configured, and model snapshots for as-of-N.
+  const checkpointer =
+    config.signingKey === undefined
+      ? undefined
+      : startCheckpointer({ pool: db, key: parseSigningKey(config.signingKey), every: config.checkpointEvery, logger });
+  const modelSnapshotter = startModelSnapshotter({
+    pool: db,
+    policy: { every: config.modelSnapshotEvery, keep: config.modelSnapshotKeep },
+    logger,
+  });
   const feed = await startFeed({
     db,
     doorbell,
@@ -72,6 +85,8 @@ export async function startServers(db: pg.Pool, databaseUrl: string, { config, l
       });
       await feed.stop();
       await projector.stop();
+      await checkpointer?.stop();
+      await modelSnapshotter.stop();
       await doorbell.stop();
     },
   };
