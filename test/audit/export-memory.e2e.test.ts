@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ensureProjectionVersion } from '../../src/projections/rebuild.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { spawnServe, type ServeProcess } from '../helpers/serve-process.js';
+
+const EVENTS = 1_000_000;
+/** Generous: the point is "does not grow with the export", not an exact figure (the bench reports that). */
+const BOUND_MB = 96;
+
+describe('NDJSON export of 1,000,000 events', () => {
+  let db: TestDatabase;
+  let serve: ServeProcess;
+  before(async () => {
+    db = await createTestDatabase(2);
+    // Rows straight into the table (the chain is not what this test is about): seconds instead of minutes.
+    await db.pool.query(
+      `insert into ledger.events (position, stream_type, stream_id, stream_version, type, data, metadata, recorded_at, prev_hash, hash)
+       select n, 'audit', 'bulk-' || (n % 1000), n / 1000 + 1, 'audit.bulk',
+              jsonb_build_object('n', n, 'text', repeat('x', 64), 'nested', jsonb_build_object('b', 1.50, 'a', n * 7)),
+              '{"actor": "test"}', now(), sha256(int8send(n - 1)), sha256(int8send(n))
+         from generate_series(1, $1) n`,
+      [EVENTS],
+    );
+    // Bring the read model to the head here, so the server starts idle and only the export moves its RSS.
+    await ensureProjectionVersion(db.pool);
+    serve = await spawnServe(db.url, { RUNLEDGER_MODEL_SNAPSHOT_EVERY: '0' });
+  });
+  after(async () => {
+    await serve.stop();
+    await db.drop();
+  });
+
+  it('streams every event, slow reader included, without growing the server\'s RSS by more than a few MB', async () => {
+    const response = await fetch(`http://127.0.0.1:${serve.httpPort}/api/events`, { headers: { accept: 'application/x-ndjson' } });
+    assert.equal(response.status, 200);
+    const reader = response.body!.getReader();
+    const startRss = serve.rss();
+    let maxRss = startRss;
+    let lines = 0;
+    let bytes = 0;
+    let lastLine = '';
+    let chunks = 0;
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      chunks += 1;
+      bytes += value.length;
+      for (let index = 0; index < value.length; index += 1) if (value[index] === 10) lines += 1;
+      lastLine = Buffer.from(value.subarray(Math.max(0, value.length - 400))).toString();
+      // A slow consumer for a while: the server must wait, not buffer.
+      if (chunks === 20) await sleep(3000);
+      if (chunks % 20 === 0) maxRss = Math.max(maxRss, serve.rss());
+    }
+    maxRss = Math.max(maxRss, serve.rss());
+    assert.equal(lines, EVENTS);
+    assert.match(lastLine, /"data":\{"n": 1000000, /);
+    const growthMb = (maxRss - startRss) / 1e6;
+    console.log(`# streamed ${EVENTS} events, ${Math.round(bytes / 1e6)} MB; server RSS ${Math.round(startRss / 1e6)} MB -> max ${Math.round(maxRss / 1e6)} MB (+${growthMb.toFixed(1)} MB)`);
+    assert.ok(growthMb < BOUND_MB, `RSS grew by ${growthMb.toFixed(1)} MB`);
+  });
+});
