@@ -14,17 +14,20 @@ describe('NDJSON export of 1,000,000 events', () => {
   let serve: ServeProcess;
   before(async () => {
     db = await createTestDatabase(2);
+    const started = performance.now();
+    await ensureProjectionVersion(db.pool);
     // Rows straight into the table (the chain is not what this test is about): seconds instead of minutes.
     await db.pool.query(
       `insert into ledger.events (position, stream_type, stream_id, stream_version, type, data, metadata, recorded_at, prev_hash, hash)
        select n, 'audit', 'bulk-' || (n % 1000), n / 1000 + 1, 'audit.bulk',
-              jsonb_build_object('n', n, 'text', repeat('x', 64), 'nested', jsonb_build_object('b', 1.50, 'a', n * 7)),
+              jsonb_build_object('n', n, 'nested', jsonb_build_object('b', 1.50, 'a', n * 7)),
               '{"actor": "test"}', now(), sha256(int8send(n - 1)), sha256(int8send(n))
          from generate_series(1, $1) n`,
       [EVENTS],
     );
-    // Bring the read model to the head here, so the server starts idle and only the export moves its RSS.
-    await ensureProjectionVersion(db.pool);
+    // The read model ignores these events: mark them projected, so the server starts idle and only the export moves its RSS.
+    await db.pool.query('update projection.checkpoint set position = $1', [EVENTS]);
+    console.log(`# setup: ${EVENTS} rows in ${Math.round((performance.now() - started) / 1000)} s`);
     serve = await spawnServe(db.url, { RUNLEDGER_MODEL_SNAPSHOT_EVERY: '0' });
   });
   after(async () => {
