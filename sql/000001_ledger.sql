@@ -9,6 +9,16 @@
 -- Appenders should append as the last statement before COMMIT: the lock is
 -- taken as late as the caller allows. (Commits that NOTIFY are serialised by
 -- PostgreSQL anyway, which is why this costs little.)
+--
+-- Advisory lock keys (all of them; their registry is src/ops/locks.ts, and
+-- test/ops/locks.unit.test.ts checks every key written in sql/ is there):
+--   7316200        LEDGER_APPEND_LOCK  ledger.append(), until COMMIT
+--   7316201        MIGRATION_LOCK      src/ops/migrate.ts, one migration at a time
+--   7316202        PAUSE_LOCK          shared by pipelines.start_steps, exclusive while pausing
+--   7316210        CHECKPOINT_LOCK     tried by the checkpoint signer, one at a time (src/audit/checkpoints.ts)
+--   7316211        MODEL_SNAPSHOT_LOCK tried by the model snapshotter, one at a time (session)
+--   (7316, 1)      PROJECTOR_LOCK      the leading projector (session)
+--   (7316, 2)      REBUILD_LOCK        a rebuild of the read model (session)
 
 create schema if not exists ledger;
 

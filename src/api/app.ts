@@ -2,10 +2,10 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { AppError } from '../ops/errors.js';
+import { sseHandler } from '../stream/sse.js';
 import type { ApiDeps } from './deps.js';
 import { tokenAuth } from './middleware/token-auth.js';
 import { errorHandler, problemOf, problemResponse } from './problem.js';
-import { streamRoutes } from './routes/stream.js';
 import { checkpointsRoutes } from './routes/checkpoints.js';
 import { dashboardAt, dashboardDiffRoutes } from './routes/dashboard-at.js';
 import { eventsRoutes } from './routes/events.js';
@@ -29,7 +29,7 @@ export function createApp(deps: ApiDeps): Hono {
   // Dashboards on other origins may read the stream; the token, not cookies, protects it.
   app.use('/api/stream', cors({ origin: '*', allowHeaders: ['authorization', 'last-event-id'], allowMethods: ['GET'] }));
   app.use('/api/*', tokenAuth({ token: deps.config.token }));
-  app.route('/api/stream', streamRoutes(deps));
+  app.get('/api/stream', sseHandler(deps));
   // Auditors (docs/auditing.md).
   app.route('/api/events', eventsRoutes(deps));
   app.route('/api/checkpoints', checkpointsRoutes(deps));

@@ -3,7 +3,7 @@ import type { Config } from '../ops/config.js';
 import type { Logger } from '../ops/logger.js';
 import type { AddressLimit } from '../stream/address-limit.js';
 import type { Feed } from '../stream/feed.js';
-import type { SnapshotFn } from '../stream/projections.js';
+import type { SnapshotFn } from '../stream/session.js';
 
 /** Everything the HTTP API needs, passed in explicitly. */
 export interface ApiDeps {

@@ -1,6 +1,7 @@
 import { sign, verify, type KeyObject } from 'node:crypto';
 import type pg from 'pg';
 import type { Queryable } from '../ledger/types.js';
+import { CHECKPOINT_LOCK } from '../ops/locks.js';
 import type { Logger } from '../ops/logger.js';
 import { publicKeyFromRaw, rawPublicKey } from './signing-key.js';
 
@@ -100,7 +101,7 @@ export async function checkpointIfDue(
   const client = await pool.connect();
   try {
     await client.query('begin');
-    const { rows: locked } = await client.query<{ ok: boolean }>('select pg_try_advisory_xact_lock(7316210) as ok');
+    const { rows: locked } = await client.query<{ ok: boolean }>('select pg_try_advisory_xact_lock($1) as ok', [CHECKPOINT_LOCK]);
     if (!locked[0]!.ok) {
       await client.query('rollback');
       return undefined;

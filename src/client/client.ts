@@ -1,9 +1,9 @@
 import { CloseCode } from '../stream/close-codes.js';
 import type { StreamFilter } from '../stream/filter.js';
-import type { Delta } from '../stream/projections.js';
+import type { Delta } from '../projections/delta.js';
 import type { ServerFrame } from '../stream/protocol.js';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
-import { applyDeltas, emptyModel, type Model } from './reducer.js';
+import { applyDeltas, emptyModel, type Model } from '../projections/reducer.js';
 import { readSse } from './sse.js';
 
 /** The part of the WHATWG WebSocket the client uses: the browser's, or `ws` in Node. */

@@ -35,7 +35,7 @@ export const exportCommand: Command = {
         }
         return 0;
       },
-      { readOnly: true },
+      { migrate: false },
     );
   },
 };

@@ -10,11 +10,12 @@ import type pg from 'pg';
 import { untilSignal } from '../ops/signals.js';
 import { ensureProjectionVersion } from '../projections/rebuild.js';
 import { startProjector } from '../projections/projector.js';
+import { snapshot as readSnapshot } from '../projections/snapshot.js';
 import { createAddressLimit } from '../stream/address-limit.js';
 import { startFeed } from '../stream/feed.js';
 import { loadUws } from '../stream/native.js';
-import { snapshot } from '../stream/projections.js';
 import { startStreamServer } from '../stream/server.js';
+import type { SnapshotFn } from '../stream/session.js';
 import { isLoopback } from '../stream/token.js';
 import type { Command, CommandContext } from './command.js';
 import { withDatabase } from './with-database.js';
@@ -63,6 +64,7 @@ export async function startServers(db: pg.Pool, databaseUrl: string, { config, l
     onError: (error) => logger.error({ err: error }, 'ledger follower failed; retrying on the next notification'),
   });
   const serverId = `${os.hostname()}:${process.pid}`;
+  const snapshot: SnapshotFn = (slice) => readSnapshot(db, slice);
   const addressLimit = createAddressLimit(config.maxConnectionsPerIp);
   const stream = await startStreamServer({ config, db, feed, logger, serverId, snapshot, addressLimit });
   const shutdown = new AbortController();

@@ -32,6 +32,6 @@ export const tailCommand: Command = {
       await follower.stop();
       await doorbell.stop();
       return 0;
-    });
+    }, { migrate: false });
   },
 };

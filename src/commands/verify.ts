@@ -59,7 +59,7 @@ export const verifyCommand: Command = {
         }
         return report(result);
       },
-      { readOnly: true },
+      { migrate: false },
     );
   },
 };

@@ -2,16 +2,23 @@ import type pg from 'pg';
 import { openDatabase, type Database } from '../ops/database.js';
 import { migrate } from '../ops/migrate.js';
 import { createPool } from '../ops/pool.js';
+import { checkSchemaVersion } from '../ops/schema-version.js';
 import type { CommandContext } from './command.js';
 
-/**
- * Opens the database (embedded or DATABASE_URL), migrates it, runs `body`, and closes everything.
- * `readOnly` commands (verify, export) never migrate: they may run as a role that can only read.
- */
+export interface WithDatabaseOptions {
+  /**
+   * Migrate first (DDL: needs the database owner), or, when false, only
+   * check the schema is current (for read-only commands, which an auditor's
+   * role may run). (Default: true)
+   */
+  readonly migrate?: boolean;
+}
+
+/** Opens the database (embedded or DATABASE_URL), migrates it (or checks its schema version), runs `body`, and closes everything. */
 export async function withDatabase<T>(
   { config, logger }: CommandContext,
-  body: (pool: pg.Pool, database: Database) => Promise<T>,
-  { readOnly = false }: { readOnly?: boolean } = {},
+  body: (pool: pg.Pool, database: Database, applied: number[]) => Promise<T>,
+  options: WithDatabaseOptions = {},
 ): Promise<T> {
   const database = await openDatabase(config, (line) => logger.debug({ postgres: line.trim() }));
   const pool = createPool(database.url, config.poolSize);
@@ -20,11 +27,14 @@ export async function withDatabase<T>(
       const where = database.url.replace(/:[^:@/]*@/, ':***@');
       throw new Error(`cannot reach PostgreSQL at ${where}: ${error.message}. Check DATABASE_URL.`, { cause: error });
     });
-    if (!readOnly) {
-      const applied = await migrate(pool);
+    let applied: number[] = [];
+    if (options.migrate ?? true) {
+      applied = await migrate(pool);
       if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+    } else {
+      await checkSchemaVersion(pool);
     }
-    return await body(pool, database);
+    return await body(pool, database, applied);
   } finally {
     await pool.end();
     await database.stop();

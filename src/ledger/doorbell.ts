@@ -38,7 +38,8 @@ export class Doorbell extends EventEmitter<DoorbellEvents> {
       },
     );
     this.#subscriber.notifications.on(LEDGER_CHANNEL, (payload: string) => {
-      const last = Number(String(payload).split(':').pop());
+      // The payload is the newest committed position (sql/000001_ledger.sql, notify_append).
+      const last = Number(payload);
       this.emit('ring', Number.isFinite(last) ? last : 0);
     });
     this.#subscriber.events.on('connected', () => {

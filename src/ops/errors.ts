@@ -19,9 +19,6 @@ export class AppError extends Error {
   }
 }
 
-export const badRequest = (field: string, message: string) =>
-  new AppError(400, 'bad_request', `${field}: ${message}`, { field });
-
 /** Turns anything thrown into an Error, keeping the original as its cause. */
 export function coerceError(error: unknown): Error {
   if (error instanceof Error) return error;

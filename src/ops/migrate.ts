@@ -3,10 +3,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Logger, runMigrations } from 'graphile-worker';
 import type pg from 'pg';
+import { MIGRATION_LOCK } from './locks.js';
+import { withTransaction } from './transaction.js';
 
 const SQL_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..', 'sql');
-// Any constant will do; it only has to be the same in every process.
-const MIGRATION_LOCK = 7_316_201;
 
 export interface Migration {
   readonly id: number;
@@ -44,9 +44,7 @@ export async function migrate(pool: pg.Pool): Promise<number[]> {
     },
   );
   for (const migration of migrations) {
-    const client = await pool.connect();
-    try {
-      await client.query('begin');
+    await withTransaction(pool, async (client) => {
       await client.query('select pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
       const { rowCount } = await client.query('select 1 from runledger.migrations where id = $1', [migration.id]);
       if (rowCount === 0) {
@@ -54,13 +52,9 @@ export async function migrate(pool: pg.Pool): Promise<number[]> {
         await client.query(migration.sql);
         applied.push(migration.id);
       }
-      await client.query('commit');
-    } catch (error) {
-      await client.query('rollback').catch(() => {});
-      throw new Error(`migration ${migration.name} failed: ${(error as Error).message}`, { cause: error });
-    } finally {
-      client.release();
-    }
+    }).catch((error: Error) => {
+      throw new Error(`migration ${migration.name} failed: ${error.message}`, { cause: error });
+    });
   }
   // graphile-worker's own schema, which pipeline steps run on. It migrates
   // under its own lock, so concurrent processes are safe here too.

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { NewEvent } from '../ledger/types.js';
-import type { EventData } from './events.js';
-import { alertEvent } from './typed-event.js';
+import type { EventData } from '../events/catalogue.js';
+import { alertEvent } from '../events/new-event.js';
 
 export type AlertKind = EventData['alert.raised']['kind'];
 export type Severity = EventData['alert.raised']['severity'];

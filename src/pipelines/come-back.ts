@@ -1,8 +1,8 @@
 import type pg from 'pg';
 import { changeAlert } from './alerts.js';
-import { commitStep, eventsPayload } from './step-spec.js';
-import { withTransaction } from './transaction.js';
-import { workerEvent } from './typed-event.js';
+import { appendWithJobs, eventsPayload } from './append-with-jobs.js';
+import { withTransaction } from '../ops/transaction.js';
+import { workerEvent } from '../events/new-event.js';
 
 /**
  * A worker the sweeper had declared offline is heard from again: back online,
@@ -15,7 +15,7 @@ export async function comeBack(pool: pg.Pool, workerId: string): Promise<boolean
     if (rows[0]?.state !== 'offline') return false;
     await client.query(`update pipelines.workers set state = 'online', last_seen_at = now() where worker_id = $1`, [workerId]);
     const alert = await changeAlert(client, 'worker_offline', workerId, { severity: null });
-    await commitStep(client, [], eventsPayload([workerEvent('worker.online', { workerId }), ...alert]));
+    await appendWithJobs(client, [], eventsPayload([workerEvent('worker.online', { workerId }), ...alert]));
     return true;
   });
 }

@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { AppError } from '../ops/errors.js';
 import type { Pipeline, PlanStep } from './definition.js';
-import type { Priority } from './events.js';
+import type { Priority } from '../events/catalogue.js';
 import { getPipeline } from './registry.js';
-import { commitStep, eventsPayload, queueStep } from './step-spec.js';
-import { jobEvent, jsonBytes } from './typed-event.js';
-import { withTransaction } from './transaction.js';
+import { appendWithJobs, eventsPayload } from './append-with-jobs.js';
+import { queueStep } from './step-spec.js';
+import { jobEvent, jsonBytes } from '../events/new-event.js';
+import { withTransaction } from '../ops/transaction.js';
 
 export interface CreateJobOptions {
   /** (Default: the pipeline's priority) */
@@ -70,7 +71,7 @@ export async function createJob(
       `insert into pipelines.jobs (job_id, pipeline, priority, input, plan) values ($1, $2, $3, $4, $5)`,
       [jobId, pipeline.name, priority, JSON.stringify(parsed.data), JSON.stringify(plan)],
     );
-    const position = await commitStep(client, queued.map((q) => q.spec), payload);
+    const position = await appendWithJobs(client, queued.map((q) => q.spec), payload);
     return { jobId, position };
   });
 }

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { AppError } from '../ops/errors.js';
 import type { CompiledStep, Pipeline, PipelineDefinition, StepContext } from './definition.js';
-import type { Priority } from './events.js';
+import type { Priority } from '../events/catalogue.js';
 
 const NAME = /^[a-z][a-z0-9_]{0,62}$/;
 const PRIORITIES: readonly Priority[] = ['high', 'normal', 'background'];

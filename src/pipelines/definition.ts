@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { z } from 'zod';
-import type { Priority } from './events.js';
+import type { Priority } from '../events/catalogue.js';
 
 /** What a step handler receives. */
 export interface StepContext<TInput = unknown> {

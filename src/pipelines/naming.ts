@@ -1,4 +1,4 @@
-import type { Priority } from './events.js';
+import type { Priority } from '../events/catalogue.js';
 
 /** graphile-worker task identifier of a pipeline's steps: a worker only takes the pipelines it knows. */
 export const stepTask = (pipeline: string) => `rl_step:${pipeline}`;

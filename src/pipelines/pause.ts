@@ -1,12 +1,12 @@
 import type pg from 'pg';
 import { AppError } from '../ops/errors.js';
-import { commitStep, eventsPayload } from './step-spec.js';
-import { withTransaction } from './transaction.js';
-import { queueEvent } from './typed-event.js';
+import { PAUSE_LOCK } from '../ops/locks.js';
+import { appendWithJobs, eventsPayload } from './append-with-jobs.js';
+import { withTransaction } from '../ops/transaction.js';
+import { queueEvent } from '../events/new-event.js';
 
-// Taken shared by every step start (pipelines.start_steps), exclusively here:
-// once `queue.paused` commits, no step of that pipeline can start.
-const PAUSE_LOCK = 7_316_202;
+// PAUSE_LOCK is taken shared by every step start (pipelines.start_steps),
+// exclusively here: once `queue.paused` commits, no step of that pipeline can start.
 
 /**
  * Waits for step starts in flight to commit and holds new ones until this
@@ -38,7 +38,7 @@ export async function pausePipeline(
     if (rowCount === 0) return null;
     const data = options.reason === undefined ? { pipeline } : { pipeline, reason: options.reason };
     const metadata = options.actor === undefined ? undefined : { actor: options.actor };
-    return { position: await commitStep(client, [], eventsPayload([queueEvent('queue.paused', data, metadata)])) };
+    return { position: await appendWithJobs(client, [], eventsPayload([queueEvent('queue.paused', data, metadata)])) };
   });
 }
 
@@ -55,7 +55,7 @@ export async function resumePipeline(
     // Wake idle workers at commit rather than at their next poll.
     await client.query(`select pg_notify('jobs:insert', '{"count":1}')`);
     const metadata = options.actor === undefined ? undefined : { actor: options.actor };
-    return { position: await commitStep(client, [], eventsPayload([queueEvent('queue.resumed', { pipeline }, metadata)])) };
+    return { position: await appendWithJobs(client, [], eventsPayload([queueEvent('queue.resumed', { pipeline }, metadata)])) };
   });
 }
 

@@ -1,9 +1,10 @@
 import type pg from 'pg';
 import { AppError } from '../ops/errors.js';
-import { lockJob } from './cancel-job.js';
-import { commitStep, eventsPayload, queueStep } from './step-spec.js';
-import { withTransaction } from './transaction.js';
-import { jobEvent } from './typed-event.js';
+import { lockJob } from './lock-job.js';
+import { appendWithJobs, eventsPayload } from './append-with-jobs.js';
+import { queueStep } from './step-spec.js';
+import { withTransaction } from '../ops/transaction.js';
+import { jobEvent } from '../events/new-event.js';
 
 /**
  * Sends a dead-lettered (failed) job back to work: every step that has not
@@ -44,7 +45,7 @@ export async function retryJob(pool: pg.Pool, jobId: string, options: { actor?: 
     const steps = ready.map((step) => step.name);
     const metadata = options.actor === undefined ? undefined : { actor: options.actor };
     const events = [jobEvent('job.retried', { jobId, pipeline: job.pipeline, steps }, metadata), ...queued.map((q) => q.event)];
-    const position = await commitStep(client, queued.map((q) => q.spec), eventsPayload(events));
+    const position = await appendWithJobs(client, queued.map((q) => q.spec), eventsPayload(events));
     return { position, steps };
   });
 }

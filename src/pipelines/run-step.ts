@@ -4,13 +4,14 @@ import type { NewEvent } from '../ledger/types.js';
 import { coerceError } from '../ops/errors.js';
 import type { Logger } from '../ops/logger.js';
 import type { CompiledStep, Pipeline, PlanStep, StepContext } from './definition.js';
-import type { Priority } from './events.js';
+import type { Priority } from '../events/catalogue.js';
 import { stepJobKey, type StepPayload } from './naming.js';
 import { holdStepStarts } from './pause.js';
 import type { StartResult } from './start-batcher.js';
-import { commitStep, commitStepAndCommit, eventsPayload, queueStep, redeliverySpec, type JobSpec } from './step-spec.js';
-import { withTransaction } from './transaction.js';
-import { jobEvent, jsonBytes } from './typed-event.js';
+import { appendWithJobs, appendWithJobsAndCommit, eventsPayload } from './append-with-jobs.js';
+import { queueStep, redeliverySpec, type JobSpec } from './step-spec.js';
+import { withTransaction } from '../ops/transaction.js';
+import { jobEvent, jsonBytes } from '../events/new-event.js';
 
 export interface StepRunner {
   readonly pool: pg.Pool;
@@ -115,7 +116,7 @@ export async function runStep(runner: StepRunner, pipeline: Pipeline, payload: S
     const durationMs = Math.round(performance.now() - t0);
     const measured = { durationMs, outputBytes, usage };
     const { specs, events } = outcome(runner.workerId, pipeline, step, ref, started.priority ?? 'normal', finish, measured);
-    await commitStepAndCommit(client, specs, eventsPayload(events));
+    await appendWithJobsAndCommit(client, specs, eventsPayload(events));
   } catch (thrown) {
     await client.query('rollback').catch(() => {});
     const error = coerceError(thrown);
@@ -271,7 +272,7 @@ async function recordFailure(
       ]);
       events.push(jobEvent('job.failed', { jobId: ref.jobId, pipeline: pipeline.name, step: step.name, error, attempts: ref.attempt }));
     }
-    await commitStep(client, specs, eventsPayload(events));
+    await appendWithJobs(client, specs, eventsPayload(events));
   });
 }
 

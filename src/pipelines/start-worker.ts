@@ -11,11 +11,11 @@ import type { Pipeline } from './definition.js';
 import { pipelineFlag, stepTask, type StepPayload } from './naming.js';
 import { listPipelines } from './registry.js';
 import { runStep, StepAborted, type StepRunner } from './run-step.js';
-import { commitStep, eventsPayload } from './step-spec.js';
+import { appendWithJobs, eventsPayload } from './append-with-jobs.js';
 import { startBatcher } from './start-batcher.js';
 import { sweep } from './sweep.js';
-import { withTransaction } from './transaction.js';
-import { workerEvent } from './typed-event.js';
+import { withTransaction } from '../ops/transaction.js';
+import { workerEvent } from '../events/new-event.js';
 
 export interface WorkerOptions {
   /** Connection string; the worker opens its own pool. */
@@ -66,7 +66,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       `insert into pipelines.workers (worker_id, host, pid, concurrency, pipelines, state) values ($1, $2, $3, $4, $5, 'online')`,
       [workerId, os.hostname(), process.pid, concurrency, pipelines.map((p) => p.name)],
     );
-    await commitStep(
+    await appendWithJobs(
       client,
       [],
       eventsPayload([
@@ -140,7 +140,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     // Never started: say so in the ledger, and leave nothing open.
     await withTransaction(pool, async (client) => {
       await client.query(`update pipelines.workers set state = 'stopped' where worker_id = $1`, [workerId]);
-      await commitStep(client, [], eventsPayload([workerEvent('worker.stopped', { workerId, reason: 'failed to start' })]));
+      await appendWithJobs(client, [], eventsPayload([workerEvent('worker.stopped', { workerId, reason: 'failed to start' })]));
     }).catch(() => {});
     await pool.end();
     throw error;
@@ -190,7 +190,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         }
         await withTransaction(pool, async (client) => {
           await client.query(`update pipelines.workers set state = 'stopped', last_seen_at = now() where worker_id = $1`, [workerId]);
-          await commitStep(client, [], eventsPayload([workerEvent('worker.stopped', { workerId, reason })]));
+          await appendWithJobs(client, [], eventsPayload([workerEvent('worker.stopped', { workerId, reason })]));
         });
         await pool.end();
       })();

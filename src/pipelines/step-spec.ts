@@ -1,10 +1,8 @@
-import type pg from 'pg';
-import { validateEvents } from '../ledger/validate.js';
-import type { NewEvent, Queryable } from '../ledger/types.js';
+import type { NewEvent } from '../ledger/types.js';
 import type { PlanStep } from './definition.js';
-import { QUEUES, type Priority } from './events.js';
+import { QUEUES, type Priority } from '../events/catalogue.js';
 import { GRAPHILE_MAX_ATTEMPTS, PRIORITY_NUMBER, pipelineFlag, stepJobKey, stepTask, type StepPayload } from './naming.js';
-import { jobEvent } from './typed-event.js';
+import { jobEvent } from '../events/new-event.js';
 
 /** graphile_worker.job_spec for one step job, as JSON for pipelines.commit_step / add_jobs. */
 export interface JobSpec {
@@ -57,22 +55,6 @@ export function queueStep(options: QueueStepOptions): { spec: JobSpec; event: Ne
   };
 }
 
-/** The JSON array `ledger.append()` takes, checked like `append()` checks it. */
-export const eventsPayload = (events: readonly NewEvent[]): string => (events.length === 0 ? '[]' : validateEvents(events, 256 * 1024));
-
-/**
- * The last statement of a transaction that queues steps: add_jobs, then the
- * append (the ledger lock is held from there to COMMIT). Returns the position
- * of the first event.
- */
-export async function commitStep(client: Queryable, specs: readonly JobSpec[], eventsJson: string): Promise<number> {
-  const { rows } = await client.query<{ position: string }>('select pipelines.commit_step($1::json, $2::jsonb) as position', [
-    JSON.stringify(specs),
-    eventsJson,
-  ]);
-  return Number(rows[0]!.position);
-}
-
 /** The job spec that delivers `payload` again, as it is, due now. */
 export function redeliverySpec(pipeline: string, payload: StepPayload): JobSpec {
   const priority = (Object.keys(QUEUES) as Priority[]).find((p) => QUEUES[p] === payload.queue) ?? 'normal';
@@ -85,16 +67,4 @@ export function redeliverySpec(pipeline: string, payload: StepPayload): JobSpec 
     priority: PRIORITY_NUMBER[priority],
     flags: [pipelineFlag(pipeline)],
   };
-}
-
-/**
- * `commitStep` and COMMIT in one round trip (simple query protocol, values
- * inlined as escaped literals): the ledger lock taken by the append is then
- * held only for the commit itself, not also for a trip back to this process,
- * whose event loop may be busy with other steps.
- */
-export async function commitStepAndCommit(client: pg.PoolClient, specs: readonly JobSpec[], eventsJson: string): Promise<void> {
-  const specsLiteral = client.escapeLiteral(JSON.stringify(specs));
-  const eventsLiteral = client.escapeLiteral(eventsJson);
-  await client.query(`select pipelines.commit_step(${specsLiteral}::json, ${eventsLiteral}::jsonb); commit`);
 }

@@ -1,10 +1,10 @@
 import type pg from 'pg';
 import type { Config } from '../ops/config.js';
 import { changeAlert, type AlertLevel } from './alerts.js';
-import { QUEUES } from './events.js';
-import { commitStep, eventsPayload } from './step-spec.js';
-import { withTransaction } from './transaction.js';
-import { workerEvent } from './typed-event.js';
+import { QUEUES } from '../events/catalogue.js';
+import { appendWithJobs, eventsPayload } from './append-with-jobs.js';
+import { withTransaction } from '../ops/transaction.js';
+import { workerEvent } from '../events/new-event.js';
 
 export type SweepConfig = Pick<Config, 'workerTtlMs' | 'queueWarnDepth' | 'queueCriticalDepth'>;
 
@@ -54,7 +54,7 @@ export async function sweep(pool: pg.Pool, config: SweepConfig): Promise<SweepRe
       });
       // Wake the other workers so they take the released steps now.
       await client.query(`select pg_notify('jobs:insert', '{"count":1}')`);
-      await commitStep(
+      await appendWithJobs(
         client,
         [],
         eventsPayload([workerEvent('worker.offline', { workerId, lastSeenAt, releasedSteps: Number(locked[0]!.n) }), ...alert]),
@@ -81,7 +81,7 @@ export async function sweep(pool: pg.Pool, config: SweepConfig): Promise<SweepRe
     if ((known.get(queue) ?? null) === level.severity) continue;
     await withTransaction(pool, async (client) => {
       const events = await changeAlert(client, 'queue_depth', queue, level);
-      if (events.length > 0) await commitStep(client, [], eventsPayload(events));
+      if (events.length > 0) await appendWithJobs(client, [], eventsPayload(events));
     });
   }
   return { offline, depths };

@@ -1,6 +1,6 @@
 import type { LedgerEvent, Queryable } from '../ledger/types.js';
 import type { Delta, Entity } from './delta.js';
-import { eventToDeltas } from './deltas.js';
+import { eventToDeltas } from './event-to-deltas.js';
 import { emptyModel, type Model } from './model.js';
 import { applyDeltas, newTouched, type Touched } from './reducer.js';
 import {
@@ -60,17 +60,20 @@ async function loadAffected(db: Queryable, schema: string, deltas: readonly Delt
   }
   const model = emptyModel();
   if (jobIds.size > 0) {
-    model.jobs = (await readEntity(db, schema, 'job', 'id = any($1::text[])', [[...jobIds]])) as Model['jobs'];
+    model.jobs = (await readEntity(db, schema, 'job', { id: [...jobIds] })) as Model['jobs'];
     // A job's steps all come along: cancelling a job cancels its unfinished steps.
-    model.steps = (await readEntity(db, schema, 'step', 'job_id = any($1::text[])', [[...jobIds]])) as Model['steps'];
+    model.steps = (await readEntity(db, schema, 'step', { job_id: [...jobIds] })) as Model['steps'];
     // Job status changes move the `jobs/<pipeline>` counts; step status changes move queue depths.
-    model.stats = (await readEntity(db, schema, 'stats', `kind = 'jobs' or id = any($1::text[])`, [[...statsIds]])) as Model['stats'];
+    model.stats = {
+      ...(await readEntity(db, schema, 'stats', { kind: 'jobs' })),
+      ...(await readEntity(db, schema, 'stats', { id: [...statsIds] })),
+    } as Model['stats'];
     model.queues = (await readEntity(db, schema, 'queue')) as Model['queues'];
   } else if (statsIds.size > 0) {
-    model.stats = (await readEntity(db, schema, 'stats', 'id = any($1::text[])', [[...statsIds]])) as Model['stats'];
+    model.stats = (await readEntity(db, schema, 'stats', { id: [...statsIds] })) as Model['stats'];
   }
   if (workerIds.size > 0) {
-    model.workers = (await readEntity(db, schema, 'worker', 'id = any($1::text[])', [[...workerIds]])) as Model['workers'];
+    model.workers = (await readEntity(db, schema, 'worker', { id: [...workerIds] })) as Model['workers'];
   }
   if (deltas.some((delta) => delta.entity === 'pause')) model.pauses = (await readEntity(db, schema, 'pause')) as Model['pauses'];
   // New alerts evict the oldest beyond the recent window, so all recent alerts are needed.

@@ -2,6 +2,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import type pg from 'pg';
 import { head } from '../ledger/read.js';
 import type { Queryable } from '../ledger/types.js';
+import { MODEL_SNAPSHOT_LOCK } from '../ops/locks.js';
 import type { Logger } from '../ops/logger.js';
 import { emptyModel, type Model } from './model.js';
 import { replay } from './rebuild.js';
@@ -14,8 +15,6 @@ import { PROJECTION_VERSION } from './version.js';
  * events through the shared reducer (src/projections/model-at.ts).
  * Snapshots of another PROJECTION_VERSION are ignored (and pruned).
  */
-
-const SNAPSHOT_LOCK = 7_316_211;
 
 export interface StoredSnapshot {
   readonly position: number;
@@ -78,7 +77,7 @@ export async function takeDueSnapshots(pool: pg.Pool, policy: SnapshotPolicy, lo
   const lock = await pool.connect();
   const taken: number[] = [];
   try {
-    const { rows } = await lock.query<{ ok: boolean }>('select pg_try_advisory_lock($1) as ok', [SNAPSHOT_LOCK]);
+    const { rows } = await lock.query<{ ok: boolean }>('select pg_try_advisory_lock($1) as ok', [MODEL_SNAPSHOT_LOCK]);
     if (!rows[0]!.ok) return [];
     try {
       const ledgerHead = await head(pool);
@@ -110,7 +109,7 @@ export async function takeDueSnapshots(pool: pg.Pool, policy: SnapshotPolicy, lo
       if (taken.length > 0) logger?.debug({ taken }, 'model snapshots taken');
       return taken;
     } finally {
-      await lock.query('select pg_advisory_unlock($1)', [SNAPSHOT_LOCK]);
+      await lock.query('select pg_advisory_unlock($1)', [MODEL_SNAPSHOT_LOCK]);
     }
   } finally {
     lock.release();

@@ -7,13 +7,11 @@ import type { LedgerEvent } from '../ledger/types.js';
 import type { Logger } from '../ops/logger.js';
 import { applyBatch, CheckpointGap } from './apply-batch.js';
 import type { Delta } from './delta.js';
-import { PROJECTIONS_LOCK_SPACE, PROJECTOR_LOCK } from './locks.js';
+import { PROJECTIONS_LOCK_SPACE, PROJECTOR_LOCK } from '../ops/locks.js';
+import { inTransaction } from '../ops/transaction.js';
 import { PROJECTION_SCHEMA, readCheckpoint } from './tables.js';
 import { ensureProjectionVersion } from './rebuild.js';
 
-export { PROJECTIONS_LOCK_SPACE, PROJECTOR_LOCK } from './locks.js';
-
-export type DeltaListener = (deltas: Delta[], position: number) => void;
 
 export interface ProjectorOptions {
   readonly pool: pg.Pool;
@@ -30,17 +28,15 @@ export interface ProjectorOptions {
   readonly ensureVersion?: boolean;
   /** Called inside each batch's transaction right before COMMIT; for tests and instrumentation. */
   readonly beforeCommit?: (events: readonly LedgerEvent[]) => Promise<void>;
+  /** Called after each committed batch with its deltas, in offset order; for tests and instrumentation. */
+  readonly afterCommit?: (deltas: readonly Delta[], position: number) => void;
 }
 
 export interface Projector {
-  /** Called after each committed batch with its deltas, in offset order (only in the process that applies). */
-  subscribe(listener: DeltaListener): () => void;
   /** The newest checkpoint this process knows of (applied here, or read while standing by). */
   readonly checkpoint: number;
   /** True while this process holds the lead and applies events. */
   readonly leader: boolean;
-  /** Ledger head minus the stored checkpoint, in events. */
-  lag(): Promise<number>;
   /** Resolves once everything committed before the call is projected (by whichever process leads). */
   caughtUp(): Promise<void>;
   stop(): Promise<void>;
@@ -57,7 +53,6 @@ export interface Projector {
  */
 export function startProjector(options: ProjectorOptions): Projector {
   const { pool, doorbell, logger, batchSize = 1000, pollMs = 5000, standbyMs = 1000 } = options;
-  const listeners = new Set<DeltaListener>();
   let checkpoint = 0;
   let leader = false;
   let stopped = false;
@@ -67,25 +62,19 @@ export function startProjector(options: ProjectorOptions): Projector {
   const apply = async (client: pg.PoolClient, events: LedgerEvent[]) => {
     let applied;
     try {
-      await client.query('begin');
-      applied = await applyBatch(client, PROJECTION_SCHEMA, events);
-      await options.beforeCommit?.(events);
-      await client.query('commit');
+      applied = await inTransaction(client, async () => {
+        const batch = await applyBatch(client, PROJECTION_SCHEMA, events);
+        await options.beforeCommit?.(events);
+        return batch;
+      });
     } catch (error) {
-      const alive = await client.query('rollback').then(() => true, () => false);
+      const alive = await client.query('select 1').then(() => true, () => false);
       if (!alive) endLead?.('lost');
       else if (error instanceof CheckpointGap) endLead?.('gap');
       throw error;
     }
     checkpoint = applied.position;
-    if (applied.deltas.length === 0) return;
-    for (const listener of listeners) {
-      try {
-        listener(applied.deltas, applied.position);
-      } catch (error) {
-        logger.error({ err: error }, 'projection delta listener failed');
-      }
-    }
+    if (applied.deltas.length > 0) options.afterCommit?.(applied.deltas, applied.position);
   };
 
   const lead = async (client: pg.PoolClient) => {
@@ -153,19 +142,11 @@ export function startProjector(options: ProjectorOptions): Projector {
   const running = run();
 
   return {
-    subscribe(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
     get checkpoint() {
       return checkpoint;
     },
     get leader() {
       return leader;
-    },
-    async lag() {
-      const [ledgerHead, stored] = await Promise.all([head(pool), readCheckpoint(pool)]);
-      return Math.max(0, ledgerHead - stored.position);
     },
     async caughtUp() {
       const target = await head(pool);

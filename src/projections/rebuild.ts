@@ -1,9 +1,10 @@
-import pg from 'pg';
+import pg, { escapeIdentifier } from 'pg';
 import type { LedgerEvent, Queryable } from '../ledger/types.js';
 import type { Logger } from '../ops/logger.js';
 import { saveTouched, touchedStatements } from './apply-batch.js';
-import { PROJECTIONS_LOCK_SPACE, REBUILD_LOCK } from './locks.js';
-import { eventToDeltas } from './deltas.js';
+import { PROJECTIONS_LOCK_SPACE, REBUILD_LOCK } from '../ops/locks.js';
+import { inTransaction } from '../ops/transaction.js';
+import { eventToDeltas } from './event-to-deltas.js';
 import { emptyModel, type Model } from './model.js';
 import { applyDeltas, newTouched, type Touched } from './reducer.js';
 import { PROJECTION_SCHEMA, readCheckpoint, runStatements, writeCheckpoint } from './tables.js';
@@ -152,7 +153,7 @@ export async function rebuild(pool: pg.Pool, options: RebuildOptions = {}): Prom
     const { rows: leftovers } = await client.query<{ nspname: string }>(
       `select nspname from pg_namespace where nspname like 'projection\\_build\\_%' or nspname like 'projection\\_old\\_%'`,
     );
-    for (const { nspname } of leftovers) await client.query(`drop schema "${nspname}" cascade`);
+    for (const { nspname } of leftovers) await client.query(`drop schema ${escapeIdentifier(nspname)} cascade`);
 
     // Nobody looks at the build schema until it is renamed, so it is written
     // in many transactions, on several connections, while the replay goes on:
@@ -186,10 +187,10 @@ export async function rebuild(pool: pg.Pool, options: RebuildOptions = {}): Prom
 
     if (to !== undefined) {
       const target = `projection_at_${to}`;
-      await client.query('begin');
-      await client.query(`drop schema if exists "${target}" cascade`);
-      await client.query(`alter schema "${build}" rename to "${target}"`);
-      await client.query('commit');
+      await inTransaction(client, async () => {
+        await client.query(`drop schema if exists ${escapeIdentifier(target)} cascade`);
+        await client.query(`alter schema ${escapeIdentifier(build)} rename to ${escapeIdentifier(target)}`);
+      });
       return { schema: target, position, events, ms: performance.now() - started };
     }
 
@@ -198,10 +199,10 @@ export async function rebuild(pool: pg.Pool, options: RebuildOptions = {}): Prom
       const touched = newTouched();
       const round = await replay(pool, model, position, { touched, pageSize: options.pageSize });
       if (round.events === 0) break;
-      await client.query('begin');
-      await saveTouched(client, build, model, touched, true);
-      await writeCheckpoint(client, build, round.position);
-      await client.query('commit');
+      await inTransaction(client, async () => {
+        await saveTouched(client, build, model, touched, true);
+        await writeCheckpoint(client, build, round.position);
+      });
       position = round.position;
       events += round.events;
       if (round.events < CATCH_UP_SMALL) break;
@@ -212,24 +213,22 @@ export async function rebuild(pool: pg.Pool, options: RebuildOptions = {}): Prom
     // until the rename commits. The new tables take in everything up to the
     // head, which is at least the live checkpoint.
     const old = `projection_old_${process.pid}_${Date.now()}`;
-    await client.query('begin');
-    await client.query(`lock table ${PROJECTION_SCHEMA}.checkpoint in access exclusive mode`);
-    const touched = newTouched();
-    const last = await replay(client, model, position, { touched, pageSize: options.pageSize });
-    position = last.position;
-    events += last.events;
-    await saveTouched(client, build, model, touched, true);
-    await writeCheckpoint(client, build, position);
-    await client.query(`alter schema ${PROJECTION_SCHEMA} rename to "${old}"`);
-    await client.query(`alter schema "${build}" rename to ${PROJECTION_SCHEMA}`);
-    await client.query('commit');
-    await client.query(`drop schema "${old}" cascade`);
+    const live = escapeIdentifier(PROJECTION_SCHEMA);
+    await inTransaction(client, async () => {
+      await client.query(`lock table ${live}.checkpoint in access exclusive mode`);
+      const touched = newTouched();
+      const last = await replay(client, model, position, { touched, pageSize: options.pageSize });
+      position = last.position;
+      events += last.events;
+      await saveTouched(client, build, model, touched, true);
+      await writeCheckpoint(client, build, position);
+      await client.query(`alter schema ${live} rename to ${escapeIdentifier(old)}`);
+      await client.query(`alter schema ${escapeIdentifier(build)} rename to ${live}`);
+    });
+    await client.query(`drop schema ${escapeIdentifier(old)} cascade`);
     const ms = performance.now() - started;
     logger?.info({ events, position, ms: Math.round(ms) }, 'rebuild: swapped in');
     return { schema: PROJECTION_SCHEMA, position, events, ms };
-  } catch (error) {
-    await client.query('rollback').catch(() => {});
-    throw error;
   } finally {
     // Destroying the connection also releases the rebuild lock.
     client.release(true);

@@ -1,8 +1,9 @@
 import type pg from 'pg';
+import { withTransaction } from '../ops/transaction.js';
 import type { Entity } from './delta.js';
 import { emptyModel, jobCountsFromJobs, queuesFromSteps, type JobRow, type Model, type Snapshot, type StepRow } from './model.js';
 import type { Slice } from './reducer.js';
-import { MODEL_KEYS, PROJECTION_SCHEMA, readCheckpoint, readEntity } from './tables.js';
+import { MODEL_KEYS, PROJECTION_SCHEMA, readCheckpoint, readEntity, type Match } from './tables.js';
 
 export type { Snapshot, Slice };
 
@@ -17,44 +18,38 @@ export type { Snapshot, Slice };
  * its jobs, steps, queue rows, pause and stats rows.
  */
 export async function snapshot(pool: pg.Pool, slice: Slice = {}, schema = PROJECTION_SCHEMA): Promise<Snapshot> {
-  const client = await pool.connect();
-  try {
-    await client.query('begin isolation level repeatable read read only');
-    const { position } = await readCheckpoint(client, schema);
-    const model = await readSlice(client, schema, slice);
-    await client.query('commit');
-    return { offset: position, model };
-  } catch (error) {
-    await client.query('rollback').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+  return withTransaction(
+    pool,
+    async (client) => {
+      const { position } = await readCheckpoint(client, schema);
+      return { offset: position, model: await readSlice(client, schema, slice) };
+    },
+    'begin isolation level repeatable read read only',
+  );
 }
 
 async function readSlice(client: pg.PoolClient, schema: string, slice: Slice): Promise<Model> {
   const model = emptyModel() as unknown as Record<keyof Model, Record<string, unknown>>;
-  const read = async (entity: Entity, where = '', values: unknown[] = []) => {
-    model[MODEL_KEYS[entity]] = await readEntity(client, schema, entity, where, values);
+  const read = async (entity: Entity, match: Match = {}) => {
+    model[MODEL_KEYS[entity]] = await readEntity(client, schema, entity, match);
   };
   if (slice.jobId === undefined && slice.pipeline === undefined) {
     for (const entity of Object.keys(MODEL_KEYS) as Entity[]) await read(entity);
     return model as unknown as Model;
   }
   if (slice.jobId !== undefined) {
-    const pipeline = slice.pipeline === undefined ? '' : ' and pipeline = $2';
-    const values = slice.pipeline === undefined ? [slice.jobId] : [slice.jobId, slice.pipeline];
-    await read('job', `id = $1${pipeline}`, values);
-    await read('step', `job_id = $1${pipeline}`, values);
+    const pipeline: Match = slice.pipeline === undefined ? {} : { pipeline: slice.pipeline };
+    await read('job', { id: slice.jobId, ...pipeline });
+    await read('step', { job_id: slice.jobId, ...pipeline });
     model.queues = queuesFromSteps(model.steps as Record<string, StepRow>);
     model.stats = jobCountsFromJobs(model.jobs as Record<string, JobRow>);
     return model as unknown as Model;
   }
-  const values = [slice.pipeline];
-  await read('job', 'pipeline = $1', values);
-  await read('step', 'pipeline = $1', values);
-  await read('queue', 'pipeline = $1', values);
-  await read('pause', 'pipeline = $1', values);
-  await read('stats', 'pipeline = $1', values);
+  const match = { pipeline: slice.pipeline! };
+  await read('job', match);
+  await read('step', match);
+  await read('queue', match);
+  await read('pause', match);
+  await read('stats', match);
   return model as unknown as Model;
 }

@@ -1,3 +1,4 @@
+import { escapeIdentifier } from 'pg';
 import type { Queryable } from '../ledger/types.js';
 import type { Entity } from './delta.js';
 import { queueKey, stepKey, type Model } from './model.js';
@@ -70,7 +71,7 @@ export const MODEL_KEYS: Record<Entity, keyof Model> = {
   job: 'jobs', step: 'steps', worker: 'workers', queue: 'queues', pause: 'pauses', stats: 'stats', alert: 'alerts',
 };
 
-const q = (name: string) => `"${name.replaceAll('"', '""')}"`;
+const q = escapeIdentifier;
 
 function selectList(table: TableSpec): string {
   return table.columns
@@ -95,19 +96,24 @@ function statsColumns(id: string): { kind: string; pipeline: string | null } {
   return { kind: parts[0]!, pipeline: parts[1] ?? null };
 }
 
-/** Reads rows of one entity (optionally filtered by a SQL condition) as the model holds them. */
-export async function readEntity(
-  db: Queryable,
-  schema: string,
-  entity: Entity,
-  where = '',
-  values: unknown[] = [],
-): Promise<Record<string, unknown>> {
+/**
+ * Which rows `readEntity` reads: every column named must equal the value, or
+ * be one of the values of a list. Column names must be the table's own.
+ */
+export type Match = { readonly [column: string]: string | readonly string[] };
+
+/** Reads rows of one entity (all, or those matching `match`) as the model holds them. */
+export async function readEntity(db: Queryable, schema: string, entity: Entity, match: Match = {}): Promise<Record<string, unknown>> {
   const table = TABLE_SPECS[entity];
-  const { rows } = await db.query<Row>(
-    `select ${selectList(table)} from ${q(schema)}.${table.table} ${where ? `where ${where}` : ''}`,
-    values,
-  );
+  const conditions: string[] = [];
+  const values: unknown[] = [];
+  for (const [column, value] of Object.entries(match)) {
+    if (!table.columns.some(([, name]) => name === column)) throw new Error(`readEntity: ${table.table} has no column ${column}`);
+    values.push(value);
+    conditions.push(typeof value === 'string' ? `${q(column)} = $${values.length}` : `${q(column)} = any($${values.length}::text[])`);
+  }
+  const where = conditions.length === 0 ? '' : ` where ${conditions.join(' and ')}`;
+  const { rows } = await db.query<Row>(`select ${selectList(table)} from ${q(schema)}.${q(table.table)}${where}`, values);
   const out: Record<string, unknown> = {};
   for (const dbRow of rows) {
     const row = fromDb(table, dbRow);
@@ -124,20 +130,6 @@ export interface Statement {
   readonly values: unknown[];
 }
 
-/**
- * Inserts (or, with `upsert`, inserts or updates) model rows of one entity,
- * many rows per statement through json_to_recordset.
- */
-export async function writeEntity(
-  db: Queryable,
-  schema: string,
-  entity: Entity,
-  rows: ReadonlyMap<string, unknown> | Record<string, unknown>,
-  upsert: boolean,
-): Promise<void> {
-  for (const statement of insertStatements(schema, entity, rows, upsert)) await db.query(statement.text, statement.values);
-}
-
 /** The statements writing `rows`; each row is serialised as the generator reaches it. */
 export function* insertStatements(
   schema: string,
@@ -148,7 +140,7 @@ export function* insertStatements(
   const table = TABLE_SPECS[entity];
   const entries = rows instanceof Map ? [...rows] : Object.entries(rows);
   if (entries.length === 0) return;
-  const target = `${q(schema)}.${table.table}`;
+  const target = `${q(schema)}.${q(table.table)}`;
   const conflict = upsert
     ? ` on conflict (${table.keyColumns.join(', ')}) do update set ${table.columns
         .filter(([, column]) => !table.keyColumns.includes(column))
@@ -158,7 +150,7 @@ export function* insertStatements(
   // Rows travel as JSON keyed by the model's own field names, so most need no
   // copying before JSON.stringify; json_to_recordset types them.
   const columns = table.columns.map(([, column]) => column).join(', ');
-  const fields = table.columns.map(([field, , type]) => `"${field}" ${SQL_TYPES[type]}`).join(', ');
+  const fields = table.columns.map(([field, , type]) => `${q(field)} ${SQL_TYPES[type]}`).join(', ');
   const text = `insert into ${target} (${columns}) select * from json_to_recordset($1::json) as x(${fields})${conflict}`;
   for (let start = 0; start < entries.length; start += CHUNK) {
     const parts: string[] = [];
@@ -183,16 +175,10 @@ export async function runStatements(db: Queryable, statements: Iterable<Statemen
   await Promise.all(Array.from({ length: parallel }, lane));
 }
 
-/** Deletes rows of one entity by their model keys. */
-export async function deleteEntity(db: Queryable, schema: string, entity: Entity, ids: readonly string[]): Promise<void> {
-  const statement = deleteStatement(schema, entity, ids);
-  if (statement) await db.query(statement.text, statement.values);
-}
-
 export function deleteStatement(schema: string, entity: Entity, ids: readonly string[]): Statement | undefined {
   if (ids.length === 0) return undefined;
   const table = TABLE_SPECS[entity];
-  const target = `${q(schema)}.${table.table}`;
+  const target = `${q(schema)}.${q(table.table)}`;
   if (entity === 'step' || entity === 'queue') {
     const firsts = ids.map((id) => id.slice(0, id.indexOf('/')));
     const seconds = ids.map((id) => id.slice(id.indexOf('/') + 1));
@@ -229,16 +215,4 @@ export async function readModel(db: Queryable, schema = PROJECTION_SCHEMA): Prom
   const model = {} as Record<keyof Model, unknown>;
   for (const entity of ENTITIES) model[MODEL_KEYS[entity]] = await readEntity(db, schema, entity);
   return model as Model;
-}
-
-/**
- * Writes a whole model into empty tables, `parallel` statements at a time
- * (each its own transaction when `db` is a pool), so PostgreSQL works on
- * several cores while this process serialises the next chunk.
- */
-export async function writeModel(db: Queryable, schema: string, model: Model, parallel = 1): Promise<void> {
-  const statements = (function* () {
-    for (const entity of ENTITIES) yield* insertStatements(schema, entity, model[MODEL_KEYS[entity]], false);
-  })();
-  await runStatements(db, statements, parallel);
 }

@@ -1,6 +1,6 @@
-import { EVENT_TYPES } from '../pipelines/events.js';
+import { EVENT_TYPES } from '../events/catalogue.js';
 import { AppError } from '../ops/errors.js';
-import type { Delta } from './projections.js';
+import type { Delta } from '../projections/delta.js';
 
 /** What a subscriber wants to see; every field narrows, all given fields must match. */
 export interface StreamFilter {

@@ -1,6 +1,6 @@
 import { AppError } from '../ops/errors.js';
 import { parseFilter, type StreamFilter } from './filter.js';
-import type { Delta } from './projections.js';
+import type { Delta } from '../projections/delta.js';
 
 /** Version of the frames below; bumped on incompatible changes. */
 export const PROTOCOL_VERSION = 1;
@@ -18,7 +18,8 @@ export type ServerFrame =
   | { type: 'subscribed'; from: number; filter: StreamFilter }
   | { type: 'unsubscribed'; offset: number }
   | { type: 'pong'; id?: string | number; offset: number }
-  | { type: 'error'; code: string; message: string; field?: string };
+  /** `from`: where to resume, on errors that end the stream (SSE; a WebSocket gives it in the close reason). */
+  | { type: 'error'; code: string; message: string; field?: string; from?: number };
 
 export interface Subscription {
   /** Deliver events after this offset; undefined: from where the subscriber is now (or the head). */

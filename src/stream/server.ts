@@ -1,16 +1,12 @@
 import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_listen_socket, us_socket, us_socket_context_t } from 'uWebSockets.js';
-import type { Queryable } from '../ledger/types.js';
 import type { Config } from '../ops/config.js';
 import { AppError } from '../ops/errors.js';
 import type { Logger } from '../ops/logger.js';
-import type { Feed } from './feed.js';
 import { createAddressLimit, type AddressLimit } from './address-limit.js';
-import { filterFromQuery, type StreamFilter } from './filter.js';
+import { createConnection, startFromQuery, type Connection, type StreamEndpoint } from './connection.js';
 import { loadUws } from './native.js';
-import type { SnapshotFn } from './projections.js';
 import { CloseCode } from './close-codes.js';
-import { closeReason, futureOffset, parseClientMessage, parseOffset, PROTOCOL_VERSION, type ServerFrame } from './protocol.js';
-import { createSession, type Session } from './session.js';
+import { closeReason, parseClientMessage } from './protocol.js';
 import { bearer, tokenMatches } from './token.js';
 
 export type StreamServerConfig = Pick<
@@ -18,20 +14,11 @@ export type StreamServerConfig = Pick<
   'host' | 'wsPort' | 'token' | 'maxMessageBytes' | 'maxConnectionsPerIp' | 'replayLimit' | 'maxBufferedBytes'
 >;
 
-export interface StreamServerOptions {
+export interface StreamServerOptions extends Omit<StreamEndpoint, 'replayLimit' | 'maxBufferedBytes'> {
   readonly config: StreamServerConfig;
-  readonly db: Queryable;
-  readonly feed: Feed;
   readonly logger: Logger;
-  /** Names this process in `hello`, so a client can tell which of several servers it reached. */
-  readonly serverId: string;
-  readonly snapshot?: SnapshotFn;
   /** Seconds without traffic before a socket is closed; pings are sent automatically before that. (Default: 60) */
   readonly idleTimeoutSeconds?: number;
-  /** Events per history page in replay. (Default: 2000) */
-  readonly pageSize?: number;
-  /** Live deltas held per subscriber during replay before it rereads instead. (Default: 20000) */
-  readonly maxPending?: number;
   /** Shared with the SSE route so both count against one cap. (Default: a new one of config.maxConnectionsPerIp) */
   readonly addressLimit?: AddressLimit;
   /** How often filtered subscribers are told how far they are, ms. (Default: 1000) */
@@ -50,11 +37,8 @@ interface Client {
   readonly address: string;
   readonly query: URLSearchParams;
   readonly refuse?: { code: number; reason: string };
-  session?: Session;
-  /** Offset of the newest frame queued to this socket: where it resumes if closed now. */
-  queued: number;
+  connection?: Connection;
   closed: boolean;
-  waiters: (() => void)[];
 }
 
 /**
@@ -66,7 +50,7 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
   const uws = loadUws();
   const { config, feed, logger } = options;
   const maxBuffered = config.maxBufferedBytes;
-  const lowWater = Math.max(1, Math.floor(maxBuffered / 4));
+  const endpoint: StreamEndpoint = { ...options, replayLimit: config.replayLimit, maxBufferedBytes: maxBuffered };
   const limit = options.addressLimit ?? createAddressLimit(config.maxConnectionsPerIp);
   const sockets = new Set<WebSocket<Client>>();
   let closing = false;
@@ -78,71 +62,34 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
     ws.end(code, reason);
   };
 
-  const frame = (ws: WebSocket<Client>, value: ServerFrame) => {
-    if (!ws.getUserData().closed) ws.send(JSON.stringify(value));
-  };
-
-  const refuse = (ws: WebSocket<Client>, error: unknown) => {
+  const refuse = (ws: WebSocket<Client>, connection: Connection, error: unknown) => {
     if (error instanceof AppError) {
-      frame(ws, { type: 'error', code: error.code, message: error.message, field: error.field });
+      connection.frame({ type: 'error', code: error.code, message: error.message, field: error.field });
       end(ws, CloseCode.badRequest, closeReason(`bad_request ${error.field ?? ''}`.trim()));
     } else {
       logger.error({ err: error }, 'stream subscription failed');
-      frame(ws, { type: 'error', code: 'internal', message: 'internal error; reconnect to resume' });
-      end(ws, 1011, closeReason('internal_error', ws.getUserData().queued));
+      connection.frame({ type: 'error', code: 'internal', message: 'internal error; reconnect to resume' });
+      end(ws, 1011, closeReason('internal_error', connection.queued));
     }
   };
 
-  const slow = (ws: WebSocket<Client>) => {
-    const client = ws.getUserData();
-    logger.info({ address: client.address, from: client.queued, buffered: ws.getBufferedAmount() }, 'closed slow consumer');
-    end(ws, CloseCode.slowConsumer, closeReason('slow_consumer', client.queued));
-  };
-
-  /** Replaces the socket's subscription; a future offset is refused before the old one is dropped. */
-  const subscribe = async (ws: WebSocket<Client>, from: number, filter: StreamFilter, snapshot: boolean, announce: boolean) => {
-    const client = ws.getUserData();
-    if (from > feed.position) {
-      const head = await feed.head();
-      if (from > head) throw futureOffset('from', from, head);
-    }
-    if (client.closed) return;
-    if (announce) frame(ws, { type: 'subscribed', from, filter });
-    client.session?.stop();
-    const session = createSession({
-      feed,
-      db: options.db,
-      replayLimit: config.replayLimit,
-      snapshot: options.snapshot,
-      pageSize: options.pageSize,
-      maxPending: options.maxPending,
-      transport: {
-        send(json, _type, offset) {
-          if (client.closed) return;
-          let result = 0;
-          ws.cork(() => {
-            result = ws.send(json);
-          });
-          // 2 means uWS dropped the frame: a gap, so the client must go.
-          if (result === 2) {
-            client.session?.stop();
-            slow(ws);
-            return;
-          }
-          if (offset !== undefined) client.queued = offset;
-        },
-        full: () => !client.closed && ws.getBufferedAmount() > maxBuffered,
-        writable() {
-          if (client.closed || ws.getBufferedAmount() <= lowWater) return Promise.resolve();
-          return new Promise((resolve) => client.waiters.push(resolve));
-        },
-        slow: () => slow(ws),
-      },
-    });
-    client.session = session;
-    client.queued = Math.max(client.queued, from);
-    await session.subscribe({ from, filter, snapshot });
-  };
+  /** The WebSocket under a connection; uWS reports a dropped frame as 2. */
+  const sink = (ws: WebSocket<Client>) => ({
+    write(json: string) {
+      if (ws.getUserData().closed) return true;
+      let result = 0;
+      ws.cork(() => {
+        result = ws.send(json);
+      });
+      return result !== 2;
+    },
+    buffered: () => ws.getBufferedAmount(),
+    slow(from: number) {
+      const client = ws.getUserData();
+      logger.info({ address: client.address, from, buffered: ws.getBufferedAmount() }, 'closed slow consumer');
+      end(ws, CloseCode.slowConsumer, closeReason('slow_consumer', from));
+    },
+  });
 
   const app: TemplatedApp = uws.App();
   app.ws<Client>('/ws', {
@@ -163,7 +110,7 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
       else if (config.token !== undefined && !tokenMatches(config.token, query.get('token') ?? bearer(req.getHeader('authorization')))) {
         refusal = { code: CloseCode.unauthorized, reason: 'unauthorized' };
       }
-      const client: Client = { address, query, refuse: refusal, queued: 0, closed: false, waiters: [] };
+      const client: Client = { address, query, refuse: refusal, closed: false };
       res.upgrade(
         client,
         req.getHeader('sec-websocket-key'),
@@ -186,22 +133,22 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
         return;
       }
       sockets.add(ws);
-      let from: number;
-      let filter: StreamFilter;
+      const connection = createConnection(endpoint, sink(ws));
+      client.connection = connection;
+      let start;
       try {
-        const raw = client.query.get('from');
-        from = raw === null || raw === '' ? feed.position : parseOffset(raw, 'from');
-        filter = filterFromQuery(client.query);
+        start = startFromQuery(feed, client.query);
       } catch (error) {
-        refuse(ws, error);
+        refuse(ws, connection, error);
         return;
       }
-      frame(ws, { type: 'hello', protocol: PROTOCOL_VERSION, server: options.serverId, head: feed.position, from });
-      subscribe(ws, from, filter, client.query.get('snapshot') === '1', false).catch((error) => refuse(ws, error));
+      connection.hello(start.from);
+      connection.subscribe(start, false).catch((error) => refuse(ws, connection, error));
     },
     message: (ws, message, isBinary) => {
       const client = ws.getUserData();
-      if (client.closed) return;
+      const connection = client.connection;
+      if (client.closed || connection === undefined) return;
       if (message.byteLength > config.maxMessageBytes) {
         logger.warn({ address: client.address, bytes: message.byteLength }, 'stream message over the limit');
         end(ws, 1009, closeReason(`message_too_big max=${config.maxMessageBytes}`));
@@ -213,35 +160,27 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
         parsed = parseClientMessage(Buffer.from(message).toString('utf8'));
       } catch (error) {
         const appError = error as AppError;
-        frame(ws, { type: 'error', code: appError.code, message: appError.message, field: appError.field });
+        connection.frame({ type: 'error', code: appError.code, message: appError.message, field: appError.field });
         return;
       }
       if (parsed.type === 'ping') {
-        frame(ws, { type: 'pong', ...(parsed.id !== undefined ? { id: parsed.id } : {}), offset: client.session?.offset ?? client.queued });
+        connection.frame({ type: 'pong', ...(parsed.id !== undefined ? { id: parsed.id } : {}), offset: connection.offset });
       } else if (parsed.type === 'unsubscribe') {
-        client.session?.unsubscribe();
-        frame(ws, { type: 'unsubscribed', offset: client.session?.offset ?? client.queued });
+        connection.unsubscribe();
+        connection.frame({ type: 'unsubscribed', offset: connection.offset });
       } else {
-        const from = parsed.from ?? client.session?.offset ?? feed.position;
-        subscribe(ws, from, parsed.filter, parsed.snapshot === true, true).catch((error) => {
-          if (!(error instanceof AppError)) return refuse(ws, error);
-          frame(ws, { type: 'error', code: error.code, message: error.message, field: error.field });
+        const from = parsed.from ?? (connection.subscribed ? connection.offset : feed.position);
+        connection.subscribe({ from, filter: parsed.filter, snapshot: parsed.snapshot === true }, true).catch((error) => {
+          if (!(error instanceof AppError)) return refuse(ws, connection, error);
+          connection.frame({ type: 'error', code: error.code, message: error.message, field: error.field });
         });
       }
     },
-    drain: (ws) => {
-      const client = ws.getUserData();
-      if (ws.getBufferedAmount() > lowWater) return;
-      const waiters = client.waiters;
-      client.waiters = [];
-      for (const resolve of waiters) resolve();
-    },
+    drain: (ws) => ws.getUserData().connection?.drained(),
     close: (ws) => {
       const client = ws.getUserData();
       client.closed = true;
-      client.session?.stop();
-      for (const resolve of client.waiters) resolve();
-      client.waiters = [];
+      client.connection?.close();
       if (sockets.delete(ws)) limit.release(client.address);
     },
   });
@@ -260,7 +199,7 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
   const ticker = setInterval(() => {
     for (const ws of sockets) {
       const client = ws.getUserData();
-      if (!client.closed) ws.cork(() => client.session?.tick());
+      if (!client.closed) ws.cork(() => client.connection?.tick());
     }
   }, options.positionIntervalMs ?? 1000);
   ticker.unref();
@@ -275,9 +214,9 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
       clearInterval(ticker);
       uws.us_listen_socket_close(listenSocket);
       for (const ws of [...sockets]) {
-        const client = ws.getUserData();
-        client.session?.stop();
-        end(ws, CloseCode.shuttingDown, closeReason('shutting_down', client.queued));
+        const connection = ws.getUserData().connection;
+        connection?.close();
+        end(ws, CloseCode.shuttingDown, closeReason('shutting_down', connection?.queued));
       }
     },
   };

@@ -1,8 +1,8 @@
 import type { Queryable } from '../ledger/types.js';
 import { readRange, type Feed, type FeedBatch } from './feed.js';
 import { compileFilter, type StreamFilter } from './filter.js';
-import type { Delta, SnapshotFn } from './projections.js';
-import { futureOffset, type ServerFrame } from './protocol.js';
+import type { Delta } from '../projections/delta.js';
+import type { ServerFrame } from './protocol.js';
 
 /** How a session reaches its client: a WebSocket or an SSE response. */
 export interface Transport {
@@ -18,6 +18,9 @@ export interface Transport {
   /** Closes the client as a slow consumer; the transport knows the last offset it queued. */
   slow(): void;
 }
+
+/** The read model (or a job/pipeline slice of it) with the offset it is consistent at: projections/snapshot.ts, bound to a pool. */
+export type SnapshotFn = (slice: { jobId?: string; pipeline?: string }) => Promise<{ offset: number; model: unknown }>;
 
 export interface SessionOptions {
   readonly feed: Feed;
@@ -46,7 +49,8 @@ export interface Session {
   readonly live: boolean;
   /**
    * Replays from `from`, then streams live. Resolves once caught up (or when
-   * superseded). Throws AppError for an offset beyond the newest event.
+   * superseded). The caller checks `from` is not beyond the newest event
+   * (connection.ts, refuseFuture).
    */
   subscribe(start: SessionStart): Promise<void>;
   unsubscribe(): void;
@@ -113,17 +117,13 @@ export function createSession(options: SessionOptions): Session {
 
   const replay = async (start: SessionStart, mine: number): Promise<void> => {
     const superseded = () => generation !== mine || state === 'stopped';
-    let behind = feed.position - start.from;
-    if (start.from > feed.position) {
-      const head = await feed.head();
-      if (start.from > head) throw futureOffset('from', start.from, head);
-      behind = 0;
-    }
-    if (superseded()) return;
+    // The connection refused offsets beyond the head (refuseFuture); one
+    // ahead of this process's feed is already committed and simply waits.
+    const behind = Math.max(0, feed.position - start.from);
     offset = start.from;
     reported = start.from;
     if (options.snapshot && (start.snapshot || behind > replayLimit)) {
-      const taken = await options.snapshot(db, { jobId: start.filter.job, pipeline: start.filter.pipeline });
+      const taken = await options.snapshot({ jobId: start.filter.job, pipeline: start.filter.pipeline });
       if (superseded()) return;
       send({ type: 'snapshot', offset: taken.offset, model: taken.model });
       // The client replaces its model with the snapshot, so it continues from there.

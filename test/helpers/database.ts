@@ -15,14 +15,17 @@ function adminUrl(): string {
   return url;
 }
 
-/** A fresh database cloned from the migrated template that `npm test` prepared. */
-export async function createTestDatabase(poolSize = 10): Promise<TestDatabase> {
+/**
+ * A fresh database cloned from the migrated template that `npm test`
+ * prepared, or (`migrated: false`) an empty one.
+ */
+export async function createTestDatabase(poolSize = 10, { migrated = true } = {}): Promise<TestDatabase> {
   const template = process.env.RUNLEDGER_TEST_TEMPLATE ?? 'runledger_test_template';
   const name = `runledger_t_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl() });
   await admin.connect();
   try {
-    await admin.query(`create database ${name} template ${template}`);
+    await admin.query(migrated ? `create database ${name} template ${template}` : `create database ${name}`);
   } finally {
     await admin.end();
   }

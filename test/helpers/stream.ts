@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import WebSocket from 'ws';
 import { Doorbell } from '../../src/ledger/doorbell.js';
 import { append } from '../../src/ledger/append.js';
@@ -6,7 +7,7 @@ import { readConfig, type Config } from '../../src/ops/config.js';
 import { createLogger } from '../../src/ops/logger.js';
 import { startFeed, type Feed } from '../../src/stream/feed.js';
 import { startStreamServer, type StreamServer, type StreamServerOptions } from '../../src/stream/server.js';
-import { snapshot } from '../../src/stream/projections.js';
+import { snapshot } from '../../src/projections/snapshot.js';
 import { eventually } from './ordering-harness.js';
 
 export interface Stack {
@@ -19,7 +20,7 @@ export interface Stack {
 
 /** A stream server in this process on a free port, following the test database. */
 export async function startStack(
-  db: { url: string; pool: Queryable },
+  db: { url: string; pool: pg.Pool },
   overrides: Partial<Config> = {},
   extra: Partial<StreamServerOptions> = {},
 ): Promise<Stack> {
@@ -33,7 +34,7 @@ export async function startStack(
     feed,
     logger: createLogger('silent'),
     serverId: 'test',
-    snapshot,
+    snapshot: (slice) => snapshot(db.pool, slice),
     ...extra,
   });
   return {

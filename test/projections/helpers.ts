@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { demoEvents, appendDemoEvents, type DemoOptions } from '../../bench/lib/demo-events.js';
-import type { TypedNewEvent } from '../../src/pipelines/events.js';
+import type { TypedNewEvent } from '../../src/events/catalogue.js';
 import { TABLE_SPECS } from '../../src/projections/tables.js';
 
 /** Every read-model table of `schema`, row for row, as PostgreSQL holds them (jsonb of each row, in key order). */

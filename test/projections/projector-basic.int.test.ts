@@ -6,7 +6,7 @@ import { createLogger } from '../../src/ops/logger.js';
 import { startProjector } from '../../src/projections/projector.js';
 import { modelAt } from '../../src/projections/rebuild.js';
 import { snapshot } from '../../src/projections/snapshot.js';
-import type { TypedNewEvent } from '../../src/pipelines/events.js';
+import type { TypedNewEvent } from '../../src/events/catalogue.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 
 const job = (type: TypedNewEvent['type'], data: object): TypedNewEvent =>

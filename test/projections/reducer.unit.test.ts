@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import type { LedgerEvent } from '../../src/ledger/types.js';
 import type { Delta } from '../../src/projections/delta.js';
-import { eventToDeltas } from '../../src/projections/deltas.js';
+import { eventToDeltas } from '../../src/projections/event-to-deltas.js';
 import { DURATION_BUCKETS_MS, RECENT_ALERTS, durationBucket, durationPercentile, emptyModel, summarize } from '../../src/projections/model.js';
 import { applyDeltas, matchesSlice } from '../../src/projections/reducer.js';
 

@@ -4,7 +4,7 @@ import { Doorbell } from '../../src/ledger/doorbell.js';
 import { head, read } from '../../src/ledger/read.js';
 import { createLogger } from '../../src/ops/logger.js';
 import type { Delta } from '../../src/projections/delta.js';
-import { eventToDeltas } from '../../src/projections/deltas.js';
+import { eventToDeltas } from '../../src/projections/event-to-deltas.js';
 import type { Snapshot } from '../../src/projections/model.js';
 import { startProjector, type Projector } from '../../src/projections/projector.js';
 import { ensureProjectionVersion, rebuild } from '../../src/projections/rebuild.js';
@@ -48,8 +48,13 @@ describe('snapshot + deltas', () => {
     await doorbell.start();
     // The start-up rebuild (version 0 → current) happens now, before any event: every delta is then published.
     await ensureProjectionVersion(db.pool);
-    projector = startProjector({ pool: db.pool, doorbell, logger: createLogger('silent'), batchSize: 120 });
-    projector.subscribe((deltas) => published.push(...deltas));
+    projector = startProjector({
+      pool: db.pool,
+      doorbell,
+      logger: createLogger('silent'),
+      batchSize: 120,
+      afterCommit: (deltas) => published.push(...deltas),
+    });
   });
   after(async () => {
     await projector.stop();

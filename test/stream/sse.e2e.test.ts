@@ -5,13 +5,14 @@ import { serve, type ServerType } from '@hono/node-server';
 import { createApp } from '../../src/api/app.js';
 import { createAddressLimit } from '../../src/stream/address-limit.js';
 import { createStreamClient } from '../../src/client/client.js';
-import { applyDeltas, emptyModel } from '../../src/client/reducer.js';
+import { applyDeltas, emptyModel } from '../../src/projections/reducer.js';
 import { readSse, type SseEvent } from '../../src/client/sse.js';
 import { freePort } from '../../src/ops/database.js';
 import { readConfig } from '../../src/ops/config.js';
 import { createLogger } from '../../src/ops/logger.js';
 import { read } from '../../src/ledger/read.js';
-import { eventToDeltas, snapshot } from '../../src/stream/projections.js';
+import { eventToDeltas } from '../../src/projections/event-to-deltas.js';
+import { snapshot } from '../../src/projections/snapshot.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { eventually } from '../helpers/ordering-harness.js';
 import { appendMany, range, startStack, type Stack } from '../helpers/stream.js';
@@ -36,7 +37,7 @@ describe('SSE fallback: GET /api/stream', () => {
       feed: stack.feed,
       logger: createLogger('silent'),
       serverId: 'sse-test',
-      snapshot,
+      snapshot: (slice) => snapshot(db.pool, slice),
       shutdown: shutdown.signal,
       heartbeatMs: 100,
       addressLimit,

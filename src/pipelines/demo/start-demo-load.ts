@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Logger } from '../../ops/logger.js';
 import { createJob } from '../create-job.js';
-import type { Priority } from '../events.js';
+import type { Priority } from '../../events/catalogue.js';
 import { pick } from './simulate.js';
 
 export interface DemoLoadOptions {

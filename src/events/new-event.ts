@@ -1,5 +1,5 @@
 import type { NewEvent } from '../ledger/types.js';
-import type { EventData, EventType, TypedNewEvent } from './events.js';
+import type { EventData, EventType, TypedNewEvent } from './catalogue.js';
 
 type Meta = TypedNewEvent['metadata'];
 

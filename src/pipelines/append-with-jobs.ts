@@ -1,0 +1,36 @@
+import type pg from 'pg';
+import { validateEvents } from '../ledger/validate.js';
+import type { NewEvent, Queryable } from '../ledger/types.js';
+import type { JobSpec } from './step-spec.js';
+
+// Every write of the pipelines area ends here: step jobs (possibly none) for
+// graphile-worker and the events that record them (or any other events: worker,
+// pause, alert, cancel), in one statement, `pipelines.commit_step` in SQL.
+
+/** The JSON array `ledger.append()` takes, checked like `append()` checks it. */
+export const eventsPayload = (events: readonly NewEvent[]): string => (events.length === 0 ? '[]' : validateEvents(events, 256 * 1024));
+
+/**
+ * The last statement of a transaction that queues steps: add_jobs, then the
+ * append (the ledger lock is held from there to COMMIT). Returns the position
+ * of the first event.
+ */
+export async function appendWithJobs(client: Queryable, specs: readonly JobSpec[], eventsJson: string): Promise<number> {
+  const { rows } = await client.query<{ position: string }>('select pipelines.commit_step($1::json, $2::jsonb) as position', [
+    JSON.stringify(specs),
+    eventsJson,
+  ]);
+  return Number(rows[0]!.position);
+}
+
+/**
+ * `appendWithJobs` and COMMIT in one round trip (simple query protocol, values
+ * inlined as escaped literals): the ledger lock taken by the append is then
+ * held only for the commit itself, not also for a trip back to this process,
+ * whose event loop may be busy with other steps.
+ */
+export async function appendWithJobsAndCommit(client: pg.PoolClient, specs: readonly JobSpec[], eventsJson: string): Promise<void> {
+  const specsLiteral = client.escapeLiteral(JSON.stringify(specs));
+  const eventsLiteral = client.escapeLiteral(eventsJson);
+  await client.query(`select pipelines.commit_step(${specsLiteral}::json, ${eventsLiteral}::jsonb); commit`);
+}
