@@ -67,7 +67,7 @@ export async function readLines(db: Queryable, selection: EventSelection, after:
  * lines. The next page is read only when the consumer asks for it, so a
  * slow reader holds at most one page in memory.
  */
-export async function* selectLines(db: Queryable, selection: EventSelection, pageSize = 5000): AsyncGenerator<string> {
+export async function* selectLines(db: Queryable, selection: EventSelection, pageSize = 2000): AsyncGenerator<string> {
   let after = selection.after ?? 0;
   for (;;) {
     const page = await readLines(db, selection, after, pageSize);

@@ -1,7 +1,6 @@
-import readline from 'node:readline';
 import type { Readable } from 'node:stream';
-import { eventHash, GENESIS_HASH } from '../ledger/hash-formula.js';
-import { JsonNumber, JsonObject, parseJson, type JsonValue } from '../ledger/jsonb-text.js';
+import { contentDigestOfTexts, eventHash, eventHashOfDigest, GENESIS_HASH } from '../ledger/hash-formula.js';
+import { parseJson } from '../ledger/jsonb-text.js';
 import type { VerifyResult } from '../ledger/verify.js';
 import { BUNDLE_FORMAT } from './export.js';
 
@@ -16,6 +15,7 @@ export interface VerifyFileOptions {
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
+const STRUCTURE = /[{}[\]"]/g;
 
 /**
  * Verifies an export bundle with no database: recomputes every event's hash
@@ -24,7 +24,7 @@ const HEX64 = /^[0-9a-f]{64}$/;
  * that was altered, removed, inserted or reordered, by position.
  */
 export async function verifyBundle(input: Readable, options: VerifyFileOptions = {}): Promise<VerifyResult> {
-  const lines = readline.createInterface({ input, crlfDelay: Infinity });
+  const lines = splitLines(input);
   let header: { from: number; to: number; anchor: { position: number; hash: string } } | undefined;
   let expected = 0;
   let previous: Buffer = GENESIS_HASH;
@@ -32,7 +32,7 @@ export async function verifyBundle(input: Readable, options: VerifyFileOptions =
   let checkpointSeen = false;
   const checkpoint = options.checkpoint;
   const bad = (position: number, reason: string): VerifyResult => {
-    lines.close();
+    input.destroy();
     return { ok: false, count, position, reason };
   };
   const progressEvery = options.progressEvery ?? 100_000;
@@ -51,9 +51,9 @@ export async function verifyBundle(input: Readable, options: VerifyFileOptions =
       }
       continue;
     }
-    let event: ReturnType<typeof readEvent>;
+    let event: BundleEvent;
     try {
-      event = readEvent(parseJson(line));
+      event = readEvent(line);
     } catch (error) {
       return bad(expected, `line of position ${expected} is not a valid event: ${(error as Error).message}`);
     }
@@ -62,7 +62,12 @@ export async function verifyBundle(input: Readable, options: VerifyFileOptions =
       return bad(expected, `event ${what}: expected position ${expected}, found ${event.position}`);
     }
     if (!event.prevHash.equals(previous)) return bad(expected, 'prev_hash does not match the previous event\'s hash');
-    const computed = eventHash(previous, event);
+    let computed: Buffer;
+    try {
+      computed = hashOf(previous, event);
+    } catch (error) {
+      return bad(expected, `line of position ${expected} is not a valid event: ${(error as Error).message}`);
+    }
     if (!computed.equals(event.hash)) return bad(expected, 'content does not match its hash (the event was altered)');
     if (checkpoint && checkpoint.position === expected) {
       if (computed.toString('hex') !== checkpoint.hash) {
@@ -109,27 +114,71 @@ function readHeader(line: string): { from: number; to: number; anchor: { positio
   return { from: from as number, to: to as number, anchor: { position: anchor.position as number, hash: anchor.hash } };
 }
 
-function readEvent(value: JsonValue) {
-  if (!(value instanceof JsonObject)) throw new Error('not a JSON object');
+interface BundleEvent {
+  readonly position: number;
+  readonly streamType: string;
+  readonly streamId: string;
+  readonly streamVersion: number;
+  readonly type: string;
+  readonly recordedAt: string;
+  /** The raw JSON texts of metadata and data, as they stand in the line. */
+  readonly metadataText: string;
+  readonly dataText: string;
+  readonly prevHash: Buffer;
+  readonly hash: Buffer;
+}
+
+/**
+ * The event's hash. An untouched export carries metadata and data in
+ * PostgreSQL's own rendering, so hashing their texts as they stand is the
+ * fast path; when that does not match (a bundle written by another tool,
+ * with other spacing or number forms), the values are parsed and rendered
+ * as PostgreSQL would (src/ledger/jsonb-text.ts) and hashed again.
+ */
+function hashOf(previous: Buffer, event: BundleEvent): Buffer {
+  const fast = eventHashOfDigest(
+    previous,
+    event,
+    contentDigestOfTexts(event.streamType, event.streamId, event.type, event.metadataText, event.dataText),
+  );
+  if (fast.equals(event.hash)) return fast;
+  const metadata = parseJson(event.metadataText);
+  const data = parseJson(event.dataText);
+  return eventHash(previous, { ...event, metadata, data });
+}
+
+/**
+ * Reads one event line without building its data: the top-level members are
+ * located by a scanner and only the small ones are decoded. Malformed JSON
+ * inside metadata or data is caught when they are parsed (their hash did
+ * not match the text as it stands, which valid PostgreSQL output would).
+ */
+function readEvent(line: string): BundleEvent {
+  const members = topLevelValues(line);
+  const raw = (key: string): string => {
+    const text = members.get(key);
+    if (text === undefined) throw new Error(`${key} is missing`);
+    return text;
+  };
   const text = (key: string): string => {
-    const field = value.get(key);
-    if (typeof field !== 'string') throw new Error(`${key} must be a string`);
-    return field;
+    const value = raw(key);
+    if (value.length < 2 || value[0] !== '"' || value[value.length - 1] !== '"') throw new Error(`${key} must be a string`);
+    return value.includes('\\') ? (JSON.parse(value) as string) : value.slice(1, -1);
   };
   const integer = (key: string): number => {
-    const field = value.get(key);
-    if (!(field instanceof JsonNumber) || !/^[1-9]\d{0,15}$/.test(field.literal)) throw new Error(`${key} must be a positive whole number`);
-    return Number(field.literal);
+    const value = raw(key);
+    if (!/^[1-9]\d{0,15}$/.test(value) || !Number.isSafeInteger(Number(value))) throw new Error(`${key} must be a positive whole number`);
+    return Number(value);
   };
   const hash = (key: string): Buffer => {
-    const field = text(key);
-    if (!HEX64.test(field)) throw new Error(`${key} must be 64 hex digits`);
-    return Buffer.from(field, 'hex');
+    const value = text(key);
+    if (!HEX64.test(value)) throw new Error(`${key} must be 64 hex digits`);
+    return Buffer.from(value, 'hex');
   };
-  const object = (key: string): JsonObject => {
-    const field = value.get(key);
-    if (!(field instanceof JsonObject)) throw new Error(`${key} must be an object`);
-    return field;
+  const object = (key: string): string => {
+    const value = raw(key);
+    if (value[0] !== '{') throw new Error(`${key} must be an object`);
+    return value;
   };
   return {
     position: integer('position'),
@@ -138,9 +187,103 @@ function readEvent(value: JsonValue) {
     streamVersion: integer('stream_version'),
     type: text('type'),
     recordedAt: text('recorded_at'),
-    metadata: object('metadata'),
-    data: object('data'),
+    metadataText: object('metadata'),
+    dataText: object('data'),
     prevHash: hash('prev_hash'),
     hash: hash('hash'),
   };
+}
+
+/**
+ * The raw text of each member of a JSON object text, by key; a repeated key
+ * keeps its last value, as JSON.parse does. Throws on text that is not an
+ * object of members; the members' values are delimited, not validated.
+ */
+function topLevelValues(text: string): Map<string, string> {
+  const values = new Map<string, string>();
+  let at = 0;
+  const skipSpace = () => {
+    while (at < text.length && ' \t\n\r'.includes(text[at]!)) at += 1;
+  };
+  const endOfString = (from: number): number => {
+    // `from` is the opening quote; returns the index after the closing one.
+    let index = from + 1;
+    for (;;) {
+      const quote = text.indexOf('"', index);
+      if (quote < 0) throw new Error('unterminated string');
+      let backslashes = 0;
+      while (text[quote - 1 - backslashes] === '\\') backslashes += 1;
+      if (backslashes % 2 === 0) return quote + 1;
+      index = quote + 1;
+    }
+  };
+  skipSpace();
+  if (text[at] !== '{') throw new Error('not a JSON object');
+  at += 1;
+  for (;;) {
+    skipSpace();
+    if (text[at] !== '"') throw new Error('expected a member name');
+    const keyEnd = endOfString(at);
+    const key = JSON.parse(text.slice(at, keyEnd)) as string;
+    at = keyEnd;
+    skipSpace();
+    if (text[at] !== ':') throw new Error('expected ":"');
+    at += 1;
+    skipSpace();
+    const start = at;
+    const first = text[at];
+    if (first === '"') at = endOfString(at);
+    else if (first === '{' || first === '[') {
+      let depth = 0;
+      for (;;) {
+        // Jump to the next bracket or quote: the bytes between them do not matter here.
+        STRUCTURE.lastIndex = at;
+        const found = STRUCTURE.exec(text);
+        if (found === null) throw new Error('unterminated object or array');
+        at = found.index;
+        const char = found[0];
+        if (char === '"') {
+          at = endOfString(at);
+          continue;
+        }
+        if (char === '{' || char === '[') depth += 1;
+        else depth -= 1;
+        at += 1;
+        if (depth === 0) break;
+      }
+    } else {
+      while (at < text.length && !',} \t\n\r'.includes(text[at]!)) at += 1;
+    }
+    if (at === start) throw new Error(`${key}: no value`);
+    values.set(key, text.slice(start, at));
+    skipSpace();
+    if (text[at] === ',') {
+      at += 1;
+      continue;
+    }
+    if (text[at] !== '}') throw new Error('expected "," or "}"');
+    at += 1;
+    skipSpace();
+    if (at !== text.length) throw new Error('text after the object');
+    return values;
+  }
+}
+
+/** Lines of a UTF-8 stream (without their \n or \r\n). */
+async function* splitLines(input: Readable): AsyncGenerator<string> {
+  input.setEncoding('utf8');
+  let rest = '';
+  for await (const chunk of input as AsyncIterable<string>) {
+    let text = rest + chunk;
+    let start = 0;
+    for (;;) {
+      const end = text.indexOf('\n', start);
+      if (end < 0) break;
+      yield text.charCodeAt(end - 1) === 13 ? text.slice(start, end - 1) : text.slice(start, end);
+      start = end + 1;
+    }
+    rest = text.slice(start);
+    text = '';
+  }
+  if (rest !== '') yield rest;
 }

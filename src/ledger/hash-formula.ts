@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import { jsonbText, type JsonValue } from './jsonb-text.js';
+import crypto, { createHash } from 'node:crypto';
+import { jsonbText, quoteJsonb, type JsonValue } from './jsonb-text.js';
 
 /**
  * The ledger's hash formula in plain Node — the one place outside SQL that
@@ -33,20 +33,47 @@ export function contentText(event: Pick<HashedEvent, 'streamType' | 'streamId' |
 }
 
 export function contentDigest(event: Pick<HashedEvent, 'streamType' | 'streamId' | 'type' | 'metadata' | 'data'>): Buffer {
-  return createHash('sha256').update(contentText(event), 'utf8').digest();
+  return sha256(contentText(event));
+}
+
+// crypto.hash (Node >= 20.12) hashes in one call, without a Hash object per digest.
+const oneShot = (crypto as { hash?: (algorithm: string, data: string | Buffer, encoding: 'buffer') => Buffer }).hash;
+
+function sha256(data: string | Buffer): Buffer {
+  return oneShot ? oneShot('sha256', data, 'buffer') : createHash('sha256').update(data).digest();
+}
+
+/**
+ * The content digest from metadata and data already in PostgreSQL's
+ * rendering (as an export carries them): no parsing. When the texts are not
+ * exactly that rendering the digest differs, and the caller falls back to
+ * `contentDigest` of the parsed values.
+ */
+export function contentDigestOfTexts(streamType: string, streamId: string, type: string, metadataText: string, dataText: string): Buffer {
+  const text = `[${quoteJsonb(streamType)}, ${quoteJsonb(streamId)}, ${quoteJsonb(type)}, ${metadataText}, ${dataText}]`;
+  return sha256(text);
 }
 
 const numbers = Buffer.alloc(16);
 
+function writeInt8(value: number, offset: number): void {
+  // Positions and versions are positive and below 2^53: two 32-bit halves, no BigInt.
+  numbers.writeUInt32BE(Math.floor(value / 0x1_0000_0000), offset);
+  numbers.writeUInt32BE(value >>> 0, offset + 4);
+}
+
+export function eventHashOfDigest(
+  prevHash: Buffer,
+  event: Pick<HashedEvent, 'position' | 'streamVersion' | 'recordedAt'>,
+  digest: Buffer,
+): Buffer {
+  writeInt8(event.position, 0);
+  writeInt8(event.streamVersion, 8);
+  return sha256(Buffer.concat([prevHash, numbers, Buffer.from(event.recordedAt, 'utf8'), digest]));
+}
+
 export function eventHash(prevHash: Buffer, event: HashedEvent): Buffer {
-  numbers.writeBigInt64BE(BigInt(event.position), 0);
-  numbers.writeBigInt64BE(BigInt(event.streamVersion), 8);
-  return createHash('sha256')
-    .update(prevHash)
-    .update(numbers)
-    .update(event.recordedAt, 'utf8')
-    .update(contentDigest(event))
-    .digest();
+  return eventHashOfDigest(prevHash, event, contentDigest(event));
 }
 
 /** The SQL that renders `recorded_at` as the formula hashes it (used by the export). */

@@ -94,6 +94,11 @@ function sortedKeys(entries: Map<string, JsonValue>): string[] {
 // eslint-disable-next-line no-control-regex
 const NEEDS_ESCAPE = /["\\\x00-\x1f]/;
 
+/** A string as jsonb renders it. */
+export function quoteJsonb(text: string): string {
+  return quote(text);
+}
+
 function quote(text: string): string {
   if (!NEEDS_ESCAPE.test(text)) return `"${text}"`;
   let out = '"';

@@ -49,6 +49,23 @@ describe('export bundles and offline verification', () => {
     assert.equal(result.stdout.trim(), `ok ${count} ${dbHead}`);
   });
 
+  it('a bundle rewritten by another JSON tool (other spacing, key order, escapes, number forms) still verifies: the values are hashed, not the layout', async () => {
+    const rewritten = lines.map((line, index) => {
+      if (index === 0) return line;
+      // Re-serialise metadata and data with JSON.stringify (no spaces, keys as given) and escape every non-ASCII character.
+      const start = line.indexOf('"metadata":');
+      const end = line.indexOf(',"prev_hash":');
+      const members = JSON.parse(`{${line.slice(start, end)}}`) as { metadata: unknown; data: unknown };
+      if (/[.eE]\d/.test(line.slice(start, end))) return line; // JSON.parse would round decimals: keep those lines as they are
+      const ascii = (value: unknown) => JSON.stringify(value).replace(/[\u0080-\uffff]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+      return `${line.slice(0, start)}"data":${ascii(members.data)}, "metadata" : ${ascii(members.metadata)}${line.slice(end)}`;
+    });
+    const changed = rewritten.filter((line, index) => line !== lines[index]).length;
+    assert.ok(changed > 100, `${changed} lines rewritten`);
+    const result = await verifyLines('rewritten.ndjson', rewritten, ['--expect-head', dbHead]);
+    assert.equal(result.stdout.trim(), `ok ${count} ${dbHead}`);
+  });
+
   it('one changed byte in an event is reported with its position', async () => {
     // Position 650 is a tricky-bodied event; change a letter inside its data.
     for (const position of [3, 650]) {
