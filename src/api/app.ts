@@ -2,6 +2,8 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { AppError } from '../ops/errors.js';
+import { httpMetrics } from '../ops/metrics/http-metrics.js';
+import { metrics } from '../ops/metrics/registry.js';
 import { sseHandler } from '../stream/sse.js';
 import type { ApiDeps } from './deps.js';
 import { tokenAuth } from './middleware/token-auth.js';
@@ -17,6 +19,8 @@ export function createApp(deps: ApiDeps): Hono {
   const app = new Hono();
   app.onError(errorHandler(deps.logger));
   app.notFound((c) => problemResponse(c, problemOf(new AppError(404, 'not_found', `path: no route for ${c.req.method} ${c.req.path}`, { field: 'path' }))));
+  app.use('*', httpMetrics(metrics));
+  if (deps.ops) app.route('/', deps.ops);
   app.use(
     '/api/*',
     bodyLimit({

@@ -1,3 +1,4 @@
+import type { Hono } from 'hono';
 import type { Queryable } from '../ledger/types.js';
 import type { Config } from '../ops/config.js';
 import type { Logger } from '../ops/logger.js';
@@ -20,4 +21,6 @@ export interface ApiDeps {
   readonly addressLimit?: AddressLimit;
   /** Interval of SSE heartbeat comments, ms. (Default: 15000) */
   readonly heartbeatMs?: number;
+  /** `/health/*` and `/metrics*` (src/commands/ops-routes.ts), mounted outside `/api` and its auth. (Default: none) */
+  readonly ops?: Hono;
 }

@@ -17,7 +17,10 @@ import { loadUws } from '../stream/native.js';
 import { startStreamServer } from '../stream/server.js';
 import type { SnapshotFn } from '../stream/session.js';
 import { isLoopback } from '../stream/token.js';
+import { createLedgerObserver } from '../ops/metrics/ledger-observer.js';
+import { metrics } from '../ops/metrics/registry.js';
 import type { Command, CommandContext } from './command.js';
+import { opsRoutes } from './ops-routes.js';
 import { withDatabase } from './with-database.js';
 
 export interface Servers {
@@ -46,7 +49,8 @@ export async function startServers(db: pg.Pool, databaseUrl: string, { config, l
   // Snapshots come from the read model: keep it current (rebuilt first when
   // the projection code changed).
   await ensureProjectionVersion(db, logger);
-  const projector = startProjector({ pool: db, doorbell, logger, pollMs: config.tailPollMs });
+  doorbell.on('reconnected', () => metrics.listenerReconnects.inc());
+  const projector = startProjector({ pool: db, doorbell, logger, pollMs: config.tailPollMs, observeEvents: createLedgerObserver(metrics) });
   // Auditors (docs/auditing.md): signed checkpoints when a key is configured, and model snapshots for as-of-N.
   const checkpointer =
     config.signingKey === undefined
@@ -68,7 +72,8 @@ export async function startServers(db: pg.Pool, databaseUrl: string, { config, l
   const addressLimit = createAddressLimit(config.maxConnectionsPerIp);
   const stream = await startStreamServer({ config, db, feed, logger, serverId, snapshot, addressLimit });
   const shutdown = new AbortController();
-  const app = createApp({ config, db, feed, logger, serverId, snapshot, addressLimit, shutdown: shutdown.signal });
+  const ops = opsRoutes({ config, db, doorbell, projector, wsPort: stream.port, shutdown: shutdown.signal });
+  const app = createApp({ config, db, feed, logger, serverId, snapshot, addressLimit, shutdown: shutdown.signal, ops });
   const http = await new Promise<ServerType>((resolve, reject) => {
     const server = serve({ fetch: app.fetch, port: config.httpPort, hostname: config.host }, () => resolve(server));
     server.once('error', reject);

@@ -16,7 +16,7 @@ export const startCommand: Command = {
       const worker = await startWorker({ url: database.url, config, logger });
       const sweeper = startSweeper({ pool, config, logger });
       const demo = config.demo
-        ? startDemoLoad({ pool, logger, jobsPerSecond: config.demoJobsPerSecond, failureRate: config.demoFailureRate })
+        ? startDemoLoad({ pool, logger, jobsPerSecond: config.demoJobsPerSecond, failureRate: config.demoFailureRate, maxEventBytes: config.maxEventBytes })
         : undefined;
       logger.info({ embedded: database.embedded, demo: config.demo }, 'runledger started; Ctrl-C to stop');
       const signal = await signalled;

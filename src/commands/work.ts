@@ -1,5 +1,7 @@
 import { registerDemoPipelines, startSweeper, startWorker } from '../pipelines/index.js';
 import { untilSignal } from '../ops/signals.js';
+import { metrics } from '../ops/metrics/registry.js';
+import { startMetricsServer } from '../ops/metrics/server.js';
 import type { Command } from './command.js';
 import { withDatabase } from './with-database.js';
 
@@ -13,11 +15,16 @@ export const workCommand: Command = {
       registerDemoPipelines();
       const worker = await startWorker({ url: database.url, config, logger });
       const sweeper = startSweeper({ pool, config, logger });
-      logger.info({ workerId: worker.workerId, concurrency: config.workerConcurrency }, 'worker started');
+      const metricsServer =
+        config.metricsPort === undefined
+          ? undefined
+          : await startMetricsServer({ metrics, host: config.host, port: config.metricsPort, token: config.metricsToken });
+      logger.info({ workerId: worker.workerId, concurrency: config.workerConcurrency, metricsPort: metricsServer?.port }, 'worker started');
       const signal = await signalled;
       logger.info({ signal }, 'worker stopping: running steps finish or are handed back');
       await sweeper.stop();
       await worker.stop(signal);
+      await metricsServer?.close();
       return 0;
     });
   },

@@ -1,12 +1,13 @@
 import type pg from 'pg';
 import { AppError } from '../ops/errors.js';
+import { appendTimer } from '../ops/metrics/append-timer.js';
 import type { AppendResult, NewEvent, Queryable } from './types.js';
-import { validateEvents } from './validate.js';
+import { DEFAULT_MAX_EVENT_BYTES, validateEvents } from './validate.js';
 
 export interface AppendOptions {
   /** The stream's current version must equal this (all events in one stream). */
   readonly expectedVersion?: number;
-  /** (Default: 262144) */
+  /** Largest event accepted, bytes of JSON: pass config.maxEventBytes (RUNLEDGER_MAX_EVENT_BYTES). (Default: 262144) */
   readonly maxEventBytes?: number;
 }
 
@@ -23,7 +24,8 @@ export async function append(
   events: readonly NewEvent[],
   options: AppendOptions = {},
 ): Promise<AppendResult[]> {
-  const payload = validateEvents(events, options.maxEventBytes ?? 256 * 1024);
+  const payload = validateEvents(events, options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES);
+  const done = appendTimer('append');
   try {
     const { rows } = await db.query<AppendRow>(
       'select first_position, stream_versions from ledger.append($1::jsonb, $2::bigint)',
@@ -32,6 +34,8 @@ export async function append(
     return toResults(rows[0]!);
   } catch (error) {
     throw translateAppendError(error);
+  } finally {
+    done();
   }
 }
 
@@ -46,18 +50,21 @@ export async function appendAndCommit(
   events: readonly NewEvent[],
   options: AppendOptions = {},
 ): Promise<AppendResult[]> {
-  const payload = validateEvents(events, options.maxEventBytes ?? 256 * 1024);
+  const payload = validateEvents(events, options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES);
   const expected = options.expectedVersion === undefined ? 'null' : String(Math.trunc(options.expectedVersion));
   // Two statements in one simple query: no bind parameters, so the payload
   // travels as an escaped literal.
   const sql =
     `select first_position, stream_versions from ledger.append(${client.escapeLiteral(payload)}::jsonb, ${expected}::bigint);` +
     ' commit';
+  const done = appendTimer('append_and_commit');
   try {
     const results = (await client.query(sql)) as unknown as pg.QueryResult<AppendRow>[];
     return toResults(results[0]!.rows[0]!);
   } catch (error) {
     throw translateAppendError(error);
+  } finally {
+    done();
   }
 }
 

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { append, type AppendOptions } from './append.js';
 import type { AppendResult, NewEvent } from './types.js';
-import { validateEvents } from './validate.js';
+import { DEFAULT_MAX_EVENT_BYTES, validateEvents } from './validate.js';
 
 export interface Appender {
   /**
@@ -27,7 +27,7 @@ interface Pending {
  * contiguous and in order. A caller's bad event is refused before it joins a
  * batch, so it fails alone; an append with `expectedVersion` runs on its own.
  */
-export function createAppender(pool: pg.Pool, { maxEventBytes = 256 * 1024, maxBatchEvents = 1000 } = {}): Appender {
+export function createAppender(pool: pg.Pool, { maxEventBytes = DEFAULT_MAX_EVENT_BYTES, maxBatchEvents = 1000 } = {}): Appender {
   const queue: Pending[] = [];
   let flushing = false;
 

@@ -15,6 +15,9 @@ const eventSchema = z
   })
   .strict();
 
+/** The default of RUNLEDGER_MAX_EVENT_BYTES: the largest event (data + metadata, bytes of JSON). */
+export const DEFAULT_MAX_EVENT_BYTES = 256 * 1024;
+
 /**
  * Checks events before they reach the database, so a bad batch is refused
  * whole with an error naming the event and field, and nothing is written.

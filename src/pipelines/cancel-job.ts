@@ -11,6 +11,8 @@ export interface CancelJobOptions {
   /** (Default: "cancelled") */
   readonly reason?: string;
   readonly actor?: string;
+  /** Largest event, bytes (config.maxEventBytes). (Default: 262144) */
+  readonly maxEventBytes?: number;
 }
 
 /**
@@ -31,7 +33,7 @@ export async function cancelJob(pool: pg.Pool, jobId: string, options: CancelJob
     await client.query(`update pipelines.jobs set state = 'cancelled', finished_at = now() where job_id = $1`, [jobId]);
     await client.query('select graphile_worker.remove_job(k) from unnest($1::text[]) k', [job.plan.map((s) => stepJobKey(jobId, s.name))]);
     const metadata = options.actor === undefined ? undefined : { actor: options.actor };
-    const position = await appendWithJobs(client, [], eventsPayload([jobEvent('job.cancelled', { jobId, pipeline: job.pipeline, reason }, metadata)]));
+    const position = await appendWithJobs(client, [], eventsPayload([jobEvent('job.cancelled', { jobId, pipeline: job.pipeline, reason }, metadata)], options.maxEventBytes));
     return { position };
   });
 }

@@ -14,6 +14,8 @@ export interface CreateJobOptions {
   readonly priority?: Priority;
   /** Recorded as the events' metadata.actor. */
   readonly actor?: string;
+  /** Largest event, bytes (config.maxEventBytes, RUNLEDGER_MAX_EVENT_BYTES): a larger input is refused. (Default: 262144) */
+  readonly maxEventBytes?: number;
 }
 
 export interface CreatedJob {
@@ -65,7 +67,7 @@ export async function createJob(
     jobEvent('job.created', { jobId, pipeline: pipeline.name, input: parsed.data, inputBytes, priority, steps: plan.map((s) => s.name) }, metadata),
     ...queued.map((q) => q.event),
   ];
-  const payload = eventsPayload(events);
+  const payload = eventsPayload(events, options.maxEventBytes);
   return withTransaction(pool, async (client) => {
     await client.query(
       `insert into pipelines.jobs (job_id, pipeline, priority, input, plan) values ($1, $2, $3, $4, $5)`,

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { AppError } from '../ops/errors.js';
 import { PAUSE_LOCK } from '../ops/locks.js';
+import { wakeWorkers } from './graphile-internals.js';
 import { appendWithJobs, eventsPayload } from './append-with-jobs.js';
 import { withTransaction } from '../ops/transaction.js';
 import { queueEvent } from '../events/new-event.js';
@@ -26,7 +27,7 @@ const ALL = '*';
 export async function pausePipeline(
   pool: pg.Pool,
   pipeline: string | null,
-  options: { reason?: string; actor?: string } = {},
+  options: { reason?: string; actor?: string; /** config.maxEventBytes (Default: 262144) */ maxEventBytes?: number } = {},
 ): Promise<{ position: number } | null> {
   checkName(pipeline);
   return withTransaction(pool, async (client) => {
@@ -38,7 +39,7 @@ export async function pausePipeline(
     if (rowCount === 0) return null;
     const data = options.reason === undefined ? { pipeline } : { pipeline, reason: options.reason };
     const metadata = options.actor === undefined ? undefined : { actor: options.actor };
-    return { position: await appendWithJobs(client, [], eventsPayload([queueEvent('queue.paused', data, metadata)])) };
+    return { position: await appendWithJobs(client, [], eventsPayload([queueEvent('queue.paused', data, metadata)], options.maxEventBytes)) };
   });
 }
 
@@ -53,7 +54,7 @@ export async function resumePipeline(
     const { rowCount } = await client.query('delete from pipelines.pauses where pipeline = $1', [pipeline ?? ALL]);
     if (rowCount === 0) return null;
     // Wake idle workers at commit rather than at their next poll.
-    await client.query(`select pg_notify('jobs:insert', '{"count":1}')`);
+    await wakeWorkers(client);
     const metadata = options.actor === undefined ? undefined : { actor: options.actor };
     return { position: await appendWithJobs(client, [], eventsPayload([queueEvent('queue.resumed', { pipeline }, metadata)])) };
   });

@@ -25,6 +25,8 @@ export interface StepRunner {
   readonly start: (item: string) => Promise<StartResult>;
   /** Called when a step found its pipeline paused: refresh the forbidden flags now. */
   readonly onPaused: () => Promise<void>;
+  /** Largest event, bytes (config.maxEventBytes). */
+  readonly maxEventBytes: number;
 }
 
 /** Why a step's signal fired. */
@@ -91,7 +93,7 @@ export async function runStep(runner: StepRunner, pipeline: Pipeline, payload: S
       signal: controller.signal,
       progress: async (percent, message) => {
         const data = { ...ref, percent: Math.max(0, Math.min(100, percent)), ...(message === undefined ? {} : { message }) };
-        await append(runner.pool, [jobEvent('step.progress', data)]);
+        await append(runner.pool, [jobEvent('step.progress', data)], { maxEventBytes: runner.maxEventBytes });
       },
       usage: (tokens, costUsd) => {
         usage = { tokens, costUsd };
@@ -116,7 +118,7 @@ export async function runStep(runner: StepRunner, pipeline: Pipeline, payload: S
     const durationMs = Math.round(performance.now() - t0);
     const measured = { durationMs, outputBytes, usage };
     const { specs, events } = outcome(runner.workerId, pipeline, step, ref, started.priority ?? 'normal', finish, measured);
-    await appendWithJobsAndCommit(client, specs, eventsPayload(events));
+    await appendWithJobsAndCommit(client, specs, eventsPayload(events, runner.maxEventBytes));
   } catch (thrown) {
     await client.query('rollback').catch(() => {});
     const error = coerceError(thrown);
@@ -149,9 +151,9 @@ interface Ref {
 async function startStep(runner: StepRunner, pipeline: Pipeline, step: CompiledStep, payload: StepPayload): Promise<StartResult> {
   const ref = { jobId: payload.jobId, pipeline: pipeline.name, step: step.name, attempt: payload.attempt };
   const agent = step.agentType === undefined ? {} : { agentType: step.agentType };
-  const events = eventsPayload([jobEvent('step.started', { ...ref, workerId: runner.workerId, queue: payload.queue, ...agent })]);
+  const events = eventsPayload([jobEvent('step.started', { ...ref, workerId: runner.workerId, queue: payload.queue, ...agent })], runner.maxEventBytes);
   // Only a root step can be the first of its job to start.
-  const jobStarted = step.needs.length === 0 ? eventsPayload([jobEvent('job.started', { jobId: ref.jobId, pipeline: ref.pipeline })]) : '[]';
+  const jobStarted = step.needs.length === 0 ? eventsPayload([jobEvent('job.started', { jobId: ref.jobId, pipeline: ref.pipeline })], runner.maxEventBytes) : '[]';
   const item = JSON.stringify({ jobId: ref.jobId, step: ref.step, needs: step.needs, spec: redeliverySpec(pipeline.name, payload) });
   return runner.start(`${item.slice(0, -1)},"events":${events},"jobStarted":${jobStarted}}`);
 }
@@ -272,7 +274,7 @@ async function recordFailure(
       ]);
       events.push(jobEvent('job.failed', { jobId: ref.jobId, pipeline: pipeline.name, step: step.name, error, attempts: ref.attempt }));
     }
-    await appendWithJobs(client, specs, eventsPayload(events));
+    await appendWithJobs(client, specs, eventsPayload(events, runner.maxEventBytes));
   });
 }
 

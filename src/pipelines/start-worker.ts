@@ -20,7 +20,7 @@ import { workerEvent } from '../events/new-event.js';
 export interface WorkerOptions {
   /** Connection string; the worker opens its own pool. */
   readonly url: string;
-  readonly config: Pick<Config, 'workerConcurrency' | 'heartbeatMs' | 'workerTtlMs' | 'queueWarnDepth' | 'queueCriticalDepth'>;
+  readonly config: Pick<Config, 'workerConcurrency' | 'heartbeatMs' | 'workerTtlMs' | 'queueWarnDepth' | 'queueCriticalDepth' | 'maxEventBytes'>;
   readonly logger: Logger;
   /** (Default: every registered pipeline) */
   readonly pipelines?: readonly Pipeline[];
@@ -85,6 +85,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     running: new Map(),
     start: startBatcher(pool),
     onPaused: () => control(),
+    maxEventBytes: config.maxEventBytes,
   };
 
   const control = async (): Promise<void> => {

@@ -1,7 +1,9 @@
 import type pg from 'pg';
 import type { Config } from '../ops/config.js';
 import { changeAlert, type AlertLevel } from './alerts.js';
-import { QUEUES } from '../events/catalogue.js';
+import { QUEUES, type Priority } from '../events/catalogue.js';
+import { wakeWorkers } from './graphile-internals.js';
+import { PRIORITY_NUMBER } from './naming.js';
 import { appendWithJobs, eventsPayload } from './append-with-jobs.js';
 import { withTransaction } from '../ops/transaction.js';
 import { workerEvent } from '../events/new-event.js';
@@ -43,7 +45,7 @@ export async function sweep(pool: pg.Pool, config: SweepConfig): Promise<SweepRe
       const row = rows[0];
       if (!row) return false;
       const { rows: locked } = await client.query<{ n: string }>(
-        'select count(*) as n from graphile_worker._private_jobs where locked_by = any($1::text[])',
+        'select count(*) as n from graphile_worker.jobs where locked_by = any($1::text[])',
         [row.gw_worker_ids],
       );
       await client.query('select graphile_worker.force_unlock_workers($1::text[])', [row.gw_worker_ids]);
@@ -53,7 +55,7 @@ export async function sweep(pool: pg.Pool, config: SweepConfig): Promise<SweepRe
         message: `worker ${workerId} silent since ${lastSeenAt}`,
       });
       // Wake the other workers so they take the released steps now.
-      await client.query(`select pg_notify('jobs:insert', '{"count":1}')`);
+      await wakeWorkers(client);
       await appendWithJobs(
         client,
         [],
@@ -64,14 +66,19 @@ export async function sweep(pool: pg.Pool, config: SweepConfig): Promise<SweepRe
     if (declared) offline.push(workerId);
   }
 
-  const { rows: depthRows } = await pool.query<{ queue: string; n: string }>(
-    `select j.payload->>'queue' as queue, count(*) as n
-       from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id
-      where t.identifier like 'rl\\_step:%' and j.locked_at is null and j.run_at <= now() and j.attempts < j.max_attempts
+  // graphile-worker's public view has no payload; a step job's priority
+  // number stands for its queue (naming.ts, PRIORITY_NUMBER).
+  const { rows: depthRows } = await pool.query<{ priority: number; n: string }>(
+    `select priority, count(*) as n
+       from graphile_worker.jobs
+      where task_identifier like 'rl\\_step:%' and locked_at is null and run_at <= now() and attempts < max_attempts
       group by 1`,
   );
   const depths: Record<string, number> = Object.fromEntries(Object.values(QUEUES).map((queue) => [queue, 0]));
-  for (const row of depthRows) depths[row.queue] = Number(row.n);
+  for (const row of depthRows) {
+    const priority = (Object.keys(PRIORITY_NUMBER) as Priority[]).find((name) => PRIORITY_NUMBER[name] === row.priority);
+    if (priority !== undefined) depths[QUEUES[priority]] = (depths[QUEUES[priority]] ?? 0) + Number(row.n);
+  }
   const { rows: current } = await pool.query<{ subject: string; severity: string | null }>(
     `select subject, severity from pipelines.alerts where kind = 'queue_depth'`,
   );

@@ -30,6 +30,8 @@ export interface ProjectorOptions {
   readonly beforeCommit?: (events: readonly LedgerEvent[]) => Promise<void>;
   /** Called after each committed batch with its deltas, in offset order; for tests and instrumentation. */
   readonly afterCommit?: (deltas: readonly Delta[], position: number) => void;
+  /** Called after each batch commits, with its events: each event once, cluster-wide, by the leader. For metrics. */
+  readonly observeEvents?: (events: readonly LedgerEvent[]) => void;
 }
 
 export interface Projector {
@@ -74,6 +76,7 @@ export function startProjector(options: ProjectorOptions): Projector {
       throw error;
     }
     checkpoint = applied.position;
+    options.observeEvents?.(events);
     if (applied.deltas.length > 0) options.afterCommit?.(applied.deltas, applied.position);
   };
 

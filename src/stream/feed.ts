@@ -2,6 +2,7 @@ import type { Doorbell } from '../ledger/doorbell.js';
 import { head, read } from '../ledger/read.js';
 import { tail, type Tail } from '../ledger/tail.js';
 import type { LedgerEvent, Queryable } from '../ledger/types.js';
+import { observeDispatch } from '../ops/metrics/stream-metrics.js';
 import type { Delta } from '../projections/delta.js';
 import { eventToDeltas } from '../projections/event-to-deltas.js';
 
@@ -65,6 +66,7 @@ export async function startFeed(options: FeedOptions): Promise<Feed> {
           options.onError?.(error as Error);
         }
       }
+      observeDispatch(events);
     },
   });
   return {

@@ -8,6 +8,9 @@ import { loadUws } from './native.js';
 import { CloseCode } from './close-codes.js';
 import { closeReason, parseClientMessage } from './protocol.js';
 import { bearer, tokenMatches } from './token.js';
+import { metrics } from '../ops/metrics/registry.js';
+
+const wsCounts = metrics.streams.ws;
 
 export type StreamServerConfig = Pick<
   Config,
@@ -81,6 +84,7 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
       ws.cork(() => {
         result = ws.send(json);
       });
+      wsCounts.frames += 1;
       return result !== 2;
     },
     buffered: () => ws.getBufferedAmount(),
@@ -88,6 +92,7 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
       const client = ws.getUserData();
       logger.info({ address: client.address, from, buffered: ws.getBufferedAmount() }, 'closed slow consumer');
       end(ws, CloseCode.slowConsumer, closeReason('slow_consumer', from));
+      wsCounts.slowConsumerCloses += 1;
     },
   });
 
@@ -133,6 +138,7 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
         return;
       }
       sockets.add(ws);
+      wsCounts.connections += 1;
       const connection = createConnection(endpoint, sink(ws));
       client.connection = connection;
       let start;
@@ -181,7 +187,10 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
       const client = ws.getUserData();
       client.closed = true;
       client.connection?.close();
-      if (sockets.delete(ws)) limit.release(client.address);
+      if (sockets.delete(ws)) {
+        limit.release(client.address);
+        wsCounts.connections -= 1;
+      }
     },
   });
   app.any('/*', (res) => {

@@ -8,6 +8,9 @@ import type { AddressLimit } from './address-limit.js';
 import { createConnection, refuseFuture, startFromQuery, type StreamEndpoint } from './connection.js';
 import type { Feed } from './feed.js';
 import type { ServerFrame } from './protocol.js';
+import { metrics } from '../ops/metrics/registry.js';
+
+const sseCounts = metrics.streams.sse;
 import type { SnapshotFn } from './session.js';
 
 export interface SseOptions {
@@ -70,11 +73,13 @@ export function sseHandler(options: SseOptions) {
       const connection = createConnection(endpoint, {
         write(json, type, offset) {
           event(type, json, offset);
+          sseCounts.frames += 1;
           return true;
         },
         buffered: () => (stream.aborted ? 0 : pendingBytes),
         slow(from) {
           logger.info({ from }, 'closed slow SSE consumer');
+          sseCounts.slowConsumerCloses += 1;
           end('slow_consumer', `did not read fast enough; reconnect with Last-Event-ID ${from}`);
         },
       });
@@ -87,6 +92,7 @@ export function sseHandler(options: SseOptions) {
         connection.close();
         finished();
       });
+      sseCounts.connections += 1;
       try {
         write('retry: 1000\n\n');
         connection.hello(start.from);
@@ -101,6 +107,7 @@ export function sseHandler(options: SseOptions) {
         clearInterval(heartbeat);
         clearInterval(ticker);
         limit?.release(address);
+        sseCounts.connections -= 1;
         options.shutdown?.removeEventListener('abort', onShutdown);
         connection.close();
       }

@@ -19,9 +19,9 @@ export interface ServeProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Runs `runledger serve` as a child process on free ports against `databaseUrl`. */
-export async function spawnServe(databaseUrl: string, env: Record<string, string> = {}): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [CLI, 'serve'], {
+/** Runs `runledger serve` (or `command`, e.g. `start`) as a child process on free ports against `databaseUrl`. */
+export async function spawnServe(databaseUrl: string, env: Record<string, string> = {}, command = 'serve'): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [CLI, command], {
     env: { ...process.env, DATABASE_URL: databaseUrl, PORT: '0', WS_PORT: '0', LOG_LEVEL: 'info', RUNLEDGER_TAIL_POLL_MS: '500', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -25,7 +25,7 @@ describe('production install (the Dockerfile path)', () => {
     await fs.cp(path.join(ROOT, 'dist'), path.join(dir, 'dist'), { recursive: true });
     await fs.cp(path.join(ROOT, 'sql'), path.join(dir, 'sql'), { recursive: true });
     // --prefer-offline: the packages are in npm's cache from the install that built this checkout.
-    await run('npm', ['ci', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund'], {
+    await run('npm', ['ci', '--omit=dev', '--omit=optional', '--prefer-offline', '--no-audit', '--no-fund'], {
       cwd: dir,
       env: { ...process.env, NODE_ENV: 'production' },
       maxBuffer: 16 * 1024 * 1024,

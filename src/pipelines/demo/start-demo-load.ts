@@ -11,6 +11,8 @@ export interface DemoLoadOptions {
   readonly jobsPerSecond: number;
   /** Chance each simulated step fails, 0..1. */
   readonly failureRate: number;
+  /** config.maxEventBytes (Default: 262144) */
+  readonly maxEventBytes?: number;
   /** Speed-up of simulated work (2 = twice as fast). (Default: 2) */
   readonly speed?: number;
 }
@@ -28,8 +30,8 @@ export function startDemoLoad(options: DemoLoadOptions): { stop(): Promise<void>
     const common = { failureRate: options.failureRate, speed: options.speed ?? 2 };
     const job =
       n % 2 === 1
-        ? createJob(options.pool, 'video_clip', { url: `https://videos.example/${n}.mp4`, durationSeconds: 120 + Math.floor(Math.random() * 900), ...common }, { priority: pick(PRIORITIES), actor: 'demo' })
-        : createJob(options.pool, 'content_agents', { prompt: pick(PROMPTS), ...common }, { priority: pick(PRIORITIES), actor: 'demo' });
+        ? createJob(options.pool, 'video_clip', { url: `https://videos.example/${n}.mp4`, durationSeconds: 120 + Math.floor(Math.random() * 900), ...common }, { priority: pick(PRIORITIES), actor: 'demo', maxEventBytes: options.maxEventBytes })
+        : createJob(options.pool, 'content_agents', { prompt: pick(PROMPTS), ...common }, { priority: pick(PRIORITIES), actor: 'demo', maxEventBytes: options.maxEventBytes });
     const tracked = job.catch((error: Error) => options.logger.warn({ err: error }, 'demo job not created'));
     inflight.add(tracked);
     void tracked.finally(() => inflight.delete(tracked));
