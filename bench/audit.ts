@@ -38,6 +38,7 @@ export default async function auditBench(context: BenchContext): Promise<BenchRe
     const fromDb = await verify(pool);
     const verifyDbSeconds = (performance.now() - started) / 1000;
     if (!fromDb.ok || fromDb.count !== EVENTS) throw new Error(`verify: ${JSON.stringify(fromDb)}`);
+    context.log(`  ${Math.round(EVENTS / verifyDbSeconds)} events/s`);
 
     context.log('floor: COPY (the same rows) TO STDOUT, discarded');
     started = performance.now();
@@ -53,6 +54,7 @@ export default async function auditBench(context: BenchContext): Promise<BenchRe
       client.release();
     }
     const copySeconds = (performance.now() - started) / 1000;
+    context.log(`  ${Math.round(EVENTS / copySeconds)} events/s`);
 
     context.log('export to a file (runledger export)');
     const rssBefore = process.memoryUsage().rss;
@@ -68,17 +70,20 @@ export default async function auditBench(context: BenchContext): Promise<BenchRe
     await once(out, 'finish');
     const exportSeconds = (performance.now() - started) / 1000;
     const exportBytes = fs.statSync(file).size;
+    context.log(`  ${Math.round(EVENTS / exportSeconds)} events/s, RSS +${Math.round((rssMax - rssBefore) / 1e6)} MB`);
 
     context.log('verify the file offline (no database)');
     started = performance.now();
     const fromFile = await verifyBundle(fs.createReadStream(file), { expectHead: fromDb.headHash });
     const verifyFileSeconds = (performance.now() - started) / 1000;
     if (!fromFile.ok) throw new Error(`verify --file: ${JSON.stringify(fromFile)}`);
+    context.log(`  ${Math.round(EVENTS / verifyFileSeconds)} events/s`);
 
     context.log(`model snapshots every ${K} events`);
     started = performance.now();
     const taken = await takeDueSnapshots(pool, { every: K, keep: 0 });
     const snapshotSeconds = (performance.now() - started) / 1000;
+    context.log(`  ${taken.length} in ${Math.round(snapshotSeconds)} s`);
     const { rows: sizes } = await pool.query<{ bytes: string }>('select coalesce(max(length(model)), 0) as bytes from runledger.model_snapshots');
 
     context.log(`as-of-N at ${ASOF_SAMPLES} random offsets (model + its JSON, as the endpoint sends it)`);
