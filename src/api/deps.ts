@@ -1,15 +1,19 @@
 import type { Hono } from 'hono';
-import type { Queryable } from '../ledger/types.js';
+import type pg from 'pg';
 import type { Config } from '../ops/config.js';
 import type { Logger } from '../ops/logger.js';
 import type { AddressLimit } from '../stream/address-limit.js';
 import type { Feed } from '../stream/feed.js';
 import type { SnapshotFn } from '../stream/session.js';
+import type { Authenticator } from './auth/principal.js';
 
 /** Everything the HTTP API needs, passed in explicitly. */
 export interface ApiDeps {
-  readonly config: Pick<Config, 'token' | 'maxMessageBytes' | 'maxBufferedBytes' | 'replayLimit'> & { readonly signingKey?: string | undefined };
-  readonly db: Queryable;
+  readonly config: Pick<
+    Config,
+    'token' | 'readTokens' | 'signingKey' | 'maxMessageBytes' | 'maxBufferedBytes' | 'replayLimit' | 'writeRatePerSecond' | 'writeBurst' | 'ticketTtlMs'
+  >;
+  readonly db: pg.Pool;
   readonly feed: Feed;
   readonly logger: Logger;
   /** Names this process in `hello` frames. */
@@ -23,4 +27,6 @@ export interface ApiDeps {
   readonly heartbeatMs?: number;
   /** `/health/*` and `/metrics*` (src/commands/ops-routes.ts), mounted outside `/api` and its auth. (Default: none) */
   readonly ops?: Hono;
+  /** Shared with the WebSocket server, so tickets work on both. (Default: one made from config) */
+  readonly authenticator?: Authenticator;
 }

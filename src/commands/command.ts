@@ -8,6 +8,8 @@ export interface CommandContext {
 
 export interface Command {
   readonly summary: string;
+  /** Its options, one per line (`--from N   …`), for `runledger <command> --help`. (Default: none) */
+  readonly options?: readonly string[];
   /** Resolves with the process exit code. */
   run(args: string[], context: CommandContext): Promise<number>;
 }

@@ -5,6 +5,7 @@ import { withDatabase } from './with-database.js';
 
 export const rebuildCommand: Command = {
   summary: 'replay the ledger into fresh read-model tables and swap them in (--to N: build as of N into projection_at_N)',
+  options: ['--to N     build the read model as of ledger offset N into the schema projection_at_N; the live one is left alone'],
   run: (args, context) =>
     withDatabase(context, async (pool) => {
       const toIndex = args.indexOf('--to');

@@ -2,6 +2,9 @@ import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp } from '../api/app.js';
+import { createAuthenticator, wsAuthenticate } from '../api/auth/principal.js';
+import { answerClientError } from '../api/client-error.js';
+import { registerDemoPipelines } from '../pipelines/demo/index.js';
 import { startCheckpointer } from '../audit/checkpoints.js';
 import { parseSigningKey } from '../audit/signing-key.js';
 import { startModelSnapshotter } from '../projections/model-snapshots.js';
@@ -70,13 +73,17 @@ export async function startServers(db: pg.Pool, databaseUrl: string, { config, l
   const serverId = `${os.hostname()}:${process.pid}`;
   const snapshot: SnapshotFn = (slice) => readSnapshot(db, slice);
   const addressLimit = createAddressLimit(config.maxConnectionsPerIp);
-  const stream = await startStreamServer({ config, db, feed, logger, serverId, snapshot, addressLimit });
+  // The pipelines' definitions: the API checks job inputs against them and lists them.
+  registerDemoPipelines();
+  const authenticator = createAuthenticator(config, db);
+  const stream = await startStreamServer({ config, db, feed, logger, serverId, snapshot, addressLimit, authenticate: wsAuthenticate(authenticator) });
   const shutdown = new AbortController();
   const ops = opsRoutes({ config, db, doorbell, projector, wsPort: stream.port, shutdown: shutdown.signal });
-  const app = createApp({ config, db, feed, logger, serverId, snapshot, addressLimit, shutdown: shutdown.signal, ops });
+  const app = createApp({ config, db, feed, logger, serverId, snapshot, addressLimit, shutdown: shutdown.signal, ops, authenticator });
   const http = await new Promise<ServerType>((resolve, reject) => {
     const server = serve({ fetch: app.fetch, port: config.httpPort, hostname: config.host }, () => resolve(server));
     server.once('error', reject);
+    server.on('clientError', answerClientError);
   });
   const httpPort = (http.address() as AddressInfo).port;
   logger.info({ host: config.host, httpPort, wsPort: stream.port, serverId }, 'listening');
@@ -87,7 +94,13 @@ export async function startServers(db: pg.Pool, databaseUrl: string, { config, l
       shutdown.abort();
       await stream.close();
       await new Promise<void>((resolve) => {
-        http.close(() => resolve());
+        // Streams ended above leave kept-alive connections that turn idle a
+        // moment later: close those as they do, rather than after keepAliveTimeout.
+        const idle = setInterval(() => 'closeIdleConnections' in http && http.closeIdleConnections(), 100);
+        http.close(() => {
+          clearInterval(idle);
+          resolve();
+        });
         if ('closeIdleConnections' in http) http.closeIdleConnections();
       });
       await feed.stop();

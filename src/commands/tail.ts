@@ -7,6 +7,7 @@ import { withDatabase } from './with-database.js';
 
 export const tailCommand: Command = {
   summary: 'print ledger events as NDJSON as they commit (--from N, default: the last 20)',
+  options: ['--from N   start after position N (default: the last 20 events); read-only, runs as runledger_auditor'],
   run: (args, context) => {
     // Listen from the start: a signal during start-up still stops us gracefully.
     const signalled = untilSignal();

@@ -10,6 +10,14 @@ export const verifyCommand: Command = {
   summary:
     'walk the hash chain; prints "ok <count> <head hash>" or the first bad position (exit 1): ' +
     '[--file bundle.ndjson] [--from N] [--expect-head HASH] [--checkpoint cp.json [--public-key KEY]]',
+  options: [
+    '--from N            trust the stored hash at N, verify what follows (incremental audits)',
+    '--expect-head HASH  fail unless the chain ends with this hash (catches a truncated tail)',
+    '--checkpoint FILE   a saved signed checkpoint (cp.json) the chain must pass through',
+    '--public-key KEY    the checkpoint must be signed by this key (base64; default: the key it names)',
+    '--file FILE         verify an export bundle with no database',
+    'read-only: never migrates, runs as a role granted runledger_auditor',
+  ],
   run: async (argv, context) => {
     let file: string | undefined;
     let from: number | undefined;

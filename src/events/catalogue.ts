@@ -95,9 +95,23 @@ export interface EventData {
     readonly cpuPercent: number;
   };
 
-  /** `pipeline` null means everything is paused. */
-  'queue.paused': { readonly pipeline: string | null; readonly reason?: string };
-  'queue.resumed': { readonly pipeline: string | null };
+  /** `pipeline` null means everything is paused, unless `queue` names the one queue (high, normal, background) paused. */
+  'queue.paused': { readonly pipeline: string | null; readonly queue?: string; readonly reason?: string };
+  'queue.resumed': { readonly pipeline: string | null; readonly queue?: string };
+  // Operator actions (the operators' API, src/api). Their metadata carries
+  // actor (the token's name), reason and requestId.
+  /**
+   * A pipeline's or a queue's run-time limits were set: at most `maxRunning`
+   * steps running at once, at most `startsPerSecond` step starts a second,
+   * across all workers. Both null: the throttle was lifted.
+   */
+  'queue.throttled': {
+    readonly pipeline: string | null;
+    readonly queue: string | null;
+    readonly maxRunning: number | null;
+    readonly startsPerSecond: number | null;
+    readonly reason?: string;
+  };
 
   'alert.raised': {
     readonly alertId: string;
@@ -122,7 +136,7 @@ export const EVENT_TYPES = [
   'job.created', 'job.started', 'job.completed', 'job.failed', 'job.cancelled', 'job.retried',
   'step.queued', 'step.started', 'step.progress', 'step.completed', 'step.failed', 'step.retrying',
   'worker.started', 'worker.stopped', 'worker.offline', 'worker.online', 'worker.load',
-  'queue.paused', 'queue.resumed', 'alert.raised', 'alert.cleared',
+  'queue.paused', 'queue.resumed', 'queue.throttled', 'alert.raised', 'alert.cleared',
 ] as const satisfies readonly EventType[];
 
 /** A typed event ready for `append`. */
@@ -131,5 +145,12 @@ export interface TypedNewEvent<T extends EventType = EventType> {
   readonly streamId: string;
   readonly type: T;
   readonly data: EventData[T];
-  readonly metadata?: { readonly actor?: string; readonly correlationId?: string; readonly causationId?: string };
+  readonly metadata?: {
+    readonly actor?: string;
+    readonly correlationId?: string;
+    readonly causationId?: string;
+    /** Operator actions: why, and the HTTP request that asked for it. */
+    readonly reason?: string;
+    readonly requestId?: string;
+  };
 }

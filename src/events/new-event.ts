@@ -9,8 +9,8 @@ export const jobEvent = <T extends EventType>(type: T, data: EventData[T] & { jo
 export const workerEvent = <T extends EventType>(type: T, data: EventData[T] & { workerId: string }): NewEvent =>
   typed({ streamType: 'worker', streamId: data.workerId, type, data });
 
-export const queueEvent = <T extends 'queue.paused' | 'queue.resumed'>(type: T, data: EventData[T], metadata?: Meta): NewEvent =>
-  typed({ streamType: 'queue', streamId: data.pipeline ?? '*', type, data, metadata });
+export const queueEvent = <T extends 'queue.paused' | 'queue.resumed' | 'queue.throttled'>(type: T, data: EventData[T], metadata?: Meta): NewEvent =>
+  typed({ streamType: 'queue', streamId: data.queue ?? data.pipeline ?? '*', type, data, metadata });
 
 export const alertEvent = <T extends 'alert.raised' | 'alert.cleared'>(type: T, data: EventData[T]): NewEvent =>
   typed({ streamType: 'alert', streamId: data.alertId, type, data });

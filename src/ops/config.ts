@@ -19,6 +19,14 @@ export interface Config {
   readonly wsPort: number;
   /** Bearer token protecting the API, the stream and SSE. (Default: unset, loopback only) */
   readonly token: string | undefined;
+  /** Read-only tokens, `name:token` pairs, comma-separated: they read and stream, every write answers 403. Needs RUNLEDGER_TOKEN. (Default: none) */
+  readonly readTokens: readonly { readonly name: string; readonly token: string }[];
+  /** Writes (POST/PUT/PATCH/DELETE) allowed per second from one client address on the HTTP API; 0 turns the limit off. (Default: 50) */
+  readonly writeRatePerSecond: number;
+  /** Burst of writes one client address may send at once before the rate applies. (Default: 100) */
+  readonly writeBurst: number;
+  /** Lifetime of a stream ticket (POST /api/stream-tickets), ms. (Default: 30000) */
+  readonly ticketTtlMs: number;
   /** Largest accepted event (data + metadata, bytes of JSON). (Default: 262144) */
   readonly maxEventBytes: number;
   /** Largest accepted HTTP body or WebSocket message, bytes. (Default: 1048576) */
@@ -78,6 +86,10 @@ export function readConfig(env: Env = process.env): Config {
     httpPort: int(env, 'PORT', 3000),
     wsPort: int(env, 'WS_PORT', 3001),
     token: nonEmpty(env.RUNLEDGER_TOKEN),
+    readTokens: readTokens(env),
+    writeRatePerSecond: num(env, 'RUNLEDGER_WRITE_RATE', 50),
+    writeBurst: int(env, 'RUNLEDGER_WRITE_BURST', 100),
+    ticketTtlMs: int(env, 'RUNLEDGER_TICKET_TTL_MS', 30_000),
     maxEventBytes: int(env, 'RUNLEDGER_MAX_EVENT_BYTES', 256 * 1024),
     maxMessageBytes: int(env, 'RUNLEDGER_MAX_MESSAGE_BYTES', 1024 * 1024),
     maxConnectionsPerIp: int(env, 'RUNLEDGER_MAX_CONNECTIONS_PER_IP', 200),
@@ -116,6 +128,23 @@ function every(env: Env, name: string, fallback: { events: number; seconds: numb
     else result.events = Number(match[1]);
   }
   return result;
+}
+
+function readTokens(env: Env): { name: string; token: string }[] {
+  const raw = nonEmpty(env.RUNLEDGER_READ_TOKENS);
+  if (raw === undefined) return [];
+  if (nonEmpty(env.RUNLEDGER_TOKEN) === undefined) {
+    throw new Error('RUNLEDGER_READ_TOKENS needs RUNLEDGER_TOKEN: without an admin token the API is open (loopback only)');
+  }
+  return raw.split(',').map((pair) => {
+    const at = pair.indexOf(':');
+    const name = pair.slice(0, at).trim();
+    const token = pair.slice(at + 1).trim();
+    if (at < 1 || !/^[A-Za-z0-9_.-]{1,64}$/.test(name) || token === '') {
+      throw new Error(`RUNLEDGER_READ_TOKENS must be name:token pairs separated by commas (names: letters, digits, _ . -), got ${JSON.stringify(pair.slice(0, Math.max(at, 0)))}:…`);
+    }
+    return { name, token };
+  });
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -9,13 +9,21 @@ export class AppError extends Error {
   readonly status: number;
   readonly code: string;
   readonly field: string | undefined;
+  /** HTTP headers the answer carries (e.g. Retry-After on a 503). */
+  readonly headers: Readonly<Record<string, string>> | undefined;
 
-  constructor(status: number, code: string, message: string, options: { field?: string; cause?: unknown } = {}) {
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    options: { field?: string; cause?: unknown; headers?: Readonly<Record<string, string>> } = {},
+  ) {
     super(message, { cause: options.cause });
     this.name = 'AppError';
     this.status = status;
     this.code = code;
     this.field = options.field;
+    this.headers = options.headers;
   }
 }
 

@@ -3,14 +3,14 @@ import { AppError } from '../ops/errors.js';
 import { stepJobKey } from './naming.js';
 import { lockJob } from './lock-job.js';
 import { holdStepStarts } from './pause.js';
+import { operatorMetadata, type OperatorOptions } from './operator.js';
 import { appendWithJobs, eventsPayload } from './append-with-jobs.js';
 import { withTransaction } from '../ops/transaction.js';
 import { jobEvent } from '../events/new-event.js';
 
-export interface CancelJobOptions {
+export interface CancelJobOptions extends OperatorOptions {
   /** (Default: "cancelled") */
   readonly reason?: string;
-  readonly actor?: string;
   /** Largest event, bytes (config.maxEventBytes). (Default: 262144) */
   readonly maxEventBytes?: number;
 }
@@ -32,7 +32,7 @@ export async function cancelJob(pool: pg.Pool, jobId: string, options: CancelJob
     }
     await client.query(`update pipelines.jobs set state = 'cancelled', finished_at = now() where job_id = $1`, [jobId]);
     await client.query('select graphile_worker.remove_job(k) from unnest($1::text[]) k', [job.plan.map((s) => stepJobKey(jobId, s.name))]);
-    const metadata = options.actor === undefined ? undefined : { actor: options.actor };
+    const metadata = operatorMetadata(options);
     const position = await appendWithJobs(client, [], eventsPayload([jobEvent('job.cancelled', { jobId, pipeline: job.pipeline, reason }, metadata)], options.maxEventBytes));
     return { position };
   });

@@ -4,16 +4,15 @@ import { AppError } from '../ops/errors.js';
 import type { Pipeline, PlanStep } from './definition.js';
 import type { Priority } from '../events/catalogue.js';
 import { getPipeline } from './registry.js';
+import { operatorMetadata, type OperatorOptions } from './operator.js';
 import { appendWithJobs, eventsPayload } from './append-with-jobs.js';
-import { queueStep } from './step-spec.js';
+import { queueStep, type JobSpec } from './step-spec.js';
+import { appendTimer } from '../ops/metrics/append-timer.js';
 import { jobEvent, jsonBytes } from '../events/new-event.js';
-import { withTransaction } from '../ops/transaction.js';
 
-export interface CreateJobOptions {
+export interface CreateJobOptions extends OperatorOptions {
   /** (Default: the pipeline's priority) */
   readonly priority?: Priority;
-  /** Recorded as the events' metadata.actor. */
-  readonly actor?: string;
   /** Largest event, bytes (config.maxEventBytes, RUNLEDGER_MAX_EVENT_BYTES): a larger input is refused. (Default: 262144) */
   readonly maxEventBytes?: number;
 }
@@ -35,6 +34,31 @@ export async function createJob(
   input: unknown,
   options: CreateJobOptions = {},
 ): Promise<CreatedJob> {
+  const prepared = prepareJob(pipelineName, input, options);
+  const client = await pool.connect();
+  try {
+    return await insertJobAndCommit(client, prepared, true);
+  } catch (error) {
+    await client.query('rollback').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/** A job checked and planned, ready for `insertJob`. */
+export interface PreparedJob {
+  readonly jobId: string;
+  readonly pipeline: string;
+  readonly priority: Priority;
+  readonly input: unknown;
+  readonly plan: PlanStep[];
+  readonly specs: JobSpec[];
+  readonly payload: string;
+}
+
+/** Checks the input against the pipeline's schema and builds the job's first events and step jobs; writes nothing. */
+export function prepareJob(pipelineName: string, input: unknown, options: CreateJobOptions = {}): PreparedJob {
   const pipeline = getPipeline(pipelineName);
   const parsed = pipeline.input.safeParse(input);
   if (!parsed.success) {
@@ -47,7 +71,7 @@ export async function createJob(
     throw new AppError(400, 'bad_request', 'priority: must be high, normal or background', { field: 'priority' });
   }
   const jobId = randomUUID();
-  const metadata = options.actor === undefined ? undefined : { actor: options.actor };
+  const metadata = operatorMetadata(options);
   const plan = planOf(pipeline);
   const inputBytes = jsonBytes(parsed.data);
   const now = new Date();
@@ -68,14 +92,39 @@ export async function createJob(
     ...queued.map((q) => q.event),
   ];
   const payload = eventsPayload(events, options.maxEventBytes);
-  return withTransaction(pool, async (client) => {
-    await client.query(
-      `insert into pipelines.jobs (job_id, pipeline, priority, input, plan) values ($1, $2, $3, $4, $5)`,
-      [jobId, pipeline.name, priority, JSON.stringify(parsed.data), JSON.stringify(plan)],
-    );
-    const position = await appendWithJobs(client, queued.map((q) => q.spec), payload);
-    return { jobId, position };
-  });
+  return { jobId, pipeline: pipeline.name, priority, input: parsed.data, plan, specs: queued.map((q) => q.spec), payload };
+}
+
+/**
+ * Writes a prepared job and commits, in one round trip (simple query
+ * protocol, values as escaped literals): `begin` (unless the caller's
+ * transaction is open already), the job row, the step jobs and the append,
+ * `commit`. The ledger's lock is then held for the commit only, never while
+ * a reply travels back to this process. On error the caller rolls back.
+ */
+export async function insertJobAndCommit(client: pg.PoolClient, job: PreparedJob, begin: boolean): Promise<CreatedJob> {
+  const lit = (value: string) => client.escapeLiteral(value);
+  const sql =
+    `${begin ? 'begin; ' : ''}insert into pipelines.jobs (job_id, pipeline, priority, input, plan) values ` +
+    `(${lit(job.jobId)}, ${lit(job.pipeline)}, ${lit(job.priority)}, ${lit(JSON.stringify(job.input))}, ${lit(JSON.stringify(job.plan))}); ` +
+    `select pipelines.commit_step(${lit(JSON.stringify(job.specs))}::json, ${lit(job.payload)}::jsonb) as position; commit`;
+  const done = appendTimer('create_job');
+  const results = (await client.query(sql).finally(done)) as unknown as pg.QueryResult<{ position: string }>[];
+  const selected = results.find((r) => r.command === 'SELECT')!;
+  return { jobId: job.jobId, position: Number(selected.rows[0]!.position) };
+}
+
+/** Writes a prepared job inside the caller's open transaction; the append is its last statement. */
+export async function insertJob(client: pg.PoolClient, job: PreparedJob): Promise<CreatedJob> {
+  await client.query(`insert into pipelines.jobs (job_id, pipeline, priority, input, plan) values ($1, $2, $3, $4, $5)`, [
+    job.jobId,
+    job.pipeline,
+    job.priority,
+    JSON.stringify(job.input),
+    JSON.stringify(job.plan),
+  ]);
+  const position = await appendWithJobs(client, job.specs, job.payload);
+  return { jobId: job.jobId, position };
 }
 
 export const planOf = (pipeline: Pipeline): PlanStep[] =>

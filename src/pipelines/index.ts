@@ -13,3 +13,9 @@ export { startWorker, type WorkerOptions, type RunningWorker } from './start-wor
 export { sweep, type SweepConfig, type SweepResult } from './sweep.js';
 export { startSweeper, type SweeperOptions } from './start-sweeper.js';
 export { registerDemoPipelines, startDemoLoad, type DemoLoadOptions } from './demo/index.js';
+export { bulkAction, type BulkAction, type BulkFilter, type BulkResult } from './bulk.js';
+export { pauseQueue, resumeQueue } from './pause-queue.js';
+export { setThrottle, listThrottles, type Throttle, type ThrottleLimits, type ThrottleTarget } from './throttle.js';
+export { prepareJob, insertJob, insertJobAndCommit, type PreparedJob } from './create-job.js';
+export type { OperatorOptions } from './operator.js';
+export { createJobOnce, type CreateOnceResult } from './create-job-once.js';

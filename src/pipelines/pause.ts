@@ -5,6 +5,7 @@ import { wakeWorkers } from './graphile-internals.js';
 import { appendWithJobs, eventsPayload } from './append-with-jobs.js';
 import { withTransaction } from '../ops/transaction.js';
 import { queueEvent } from '../events/new-event.js';
+import { operatorMetadata, type OperatorOptions } from './operator.js';
 
 // PAUSE_LOCK is taken shared by every step start (pipelines.start_steps),
 // exclusively here: once `queue.paused` commits, no step of that pipeline can start.
@@ -27,7 +28,7 @@ const ALL = '*';
 export async function pausePipeline(
   pool: pg.Pool,
   pipeline: string | null,
-  options: { reason?: string; actor?: string; /** config.maxEventBytes (Default: 262144) */ maxEventBytes?: number } = {},
+  options: OperatorOptions & { /** config.maxEventBytes (Default: 262144) */ maxEventBytes?: number } = {},
 ): Promise<{ position: number } | null> {
   checkName(pipeline);
   return withTransaction(pool, async (client) => {
@@ -38,7 +39,7 @@ export async function pausePipeline(
     ]);
     if (rowCount === 0) return null;
     const data = options.reason === undefined ? { pipeline } : { pipeline, reason: options.reason };
-    const metadata = options.actor === undefined ? undefined : { actor: options.actor };
+    const metadata = operatorMetadata(options);
     return { position: await appendWithJobs(client, [], eventsPayload([queueEvent('queue.paused', data, metadata)], options.maxEventBytes)) };
   });
 }
@@ -47,7 +48,7 @@ export async function pausePipeline(
 export async function resumePipeline(
   pool: pg.Pool,
   pipeline: string | null,
-  options: { actor?: string } = {},
+  options: OperatorOptions = {},
 ): Promise<{ position: number } | null> {
   checkName(pipeline);
   return withTransaction(pool, async (client) => {
@@ -55,14 +56,14 @@ export async function resumePipeline(
     if (rowCount === 0) return null;
     // Wake idle workers at commit rather than at their next poll.
     await wakeWorkers(client);
-    const metadata = options.actor === undefined ? undefined : { actor: options.actor };
+    const metadata = operatorMetadata(options);
     return { position: await appendWithJobs(client, [], eventsPayload([queueEvent('queue.resumed', { pipeline }, metadata)])) };
   });
 }
 
-/** Paused pipeline names; '*' means everything. */
+/** Paused pipeline names; '*' means everything. (Paused queues are rows 'queue:<name>', see pause-queue.ts.) */
 export async function pausedPipelines(db: pg.Pool | pg.PoolClient): Promise<string[]> {
-  const { rows } = await db.query<{ pipeline: string }>('select pipeline from pipelines.pauses order by pipeline');
+  const { rows } = await db.query<{ pipeline: string }>(`select pipeline from pipelines.pauses where pipeline not like 'queue:%' order by pipeline`);
   return rows.map((row) => row.pipeline);
 }
 

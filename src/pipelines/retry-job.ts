@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { operatorMetadata, type OperatorOptions } from './operator.js';
 import { AppError } from '../ops/errors.js';
 import { lockJob } from './lock-job.js';
 import { appendWithJobs, eventsPayload } from './append-with-jobs.js';
@@ -12,7 +13,7 @@ import { jobEvent } from '../events/new-event.js';
  * `job.retried` names them. Completed steps keep their results.
  * Returns the position of `job.retried`.
  */
-export async function retryJob(pool: pg.Pool, jobId: string, options: { actor?: string } = {}): Promise<{ position: number; steps: string[] }> {
+export async function retryJob(pool: pg.Pool, jobId: string, options: OperatorOptions = {}): Promise<{ position: number; steps: string[] }> {
   return withTransaction(pool, async (client) => {
     const job = await lockJob(client, jobId);
     if (job.state !== 'failed') {
@@ -43,7 +44,7 @@ export async function retryJob(pool: pg.Pool, jobId: string, options: { actor?: 
       [jobId],
     );
     const steps = ready.map((step) => step.name);
-    const metadata = options.actor === undefined ? undefined : { actor: options.actor };
+    const metadata = operatorMetadata(options);
     const events = [jobEvent('job.retried', { jobId, pipeline: job.pipeline, steps }, metadata), ...queued.map((q) => q.event)];
     const position = await appendWithJobs(client, queued.map((q) => q.spec), eventsPayload(events));
     return { position, steps };

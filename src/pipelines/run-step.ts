@@ -66,6 +66,22 @@ export async function runStep(runner: StepRunner, pipeline: Pipeline, payload: S
     return;
   }
   if (started.status !== 'started') return;
+  try {
+    await runStarted(runner, pipeline, step, payload, started);
+  } finally {
+    // The throttle slot ends with the step, however it ended. Should this
+    // fail or the worker die, the slot goes stale with the worker (admit_steps).
+    if (started.slot) {
+      await runner.pool
+        .query('delete from pipelines.step_slots where job_id = $1 and step = $2', [jobId, step.name])
+        .catch((error: Error) => runner.logger.warn({ err: error, jobId, step: step.name }, 'could not free a throttle slot'));
+    }
+  }
+}
+
+async function runStarted(runner: StepRunner, pipeline: Pipeline, step: CompiledStep, payload: StepPayload, started: StartResult): Promise<void> {
+  const { jobId, attempt } = payload;
+  const ref = { jobId, pipeline: pipeline.name, step: step.name, attempt };
 
   const controller = new AbortController();
   let jobControllers = runner.running.get(jobId);

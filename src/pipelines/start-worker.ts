@@ -83,7 +83,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     logger: log,
     shutdown: shutdown.signal,
     running: new Map(),
-    start: startBatcher(pool),
+    start: startBatcher(pool, workerId),
     onPaused: () => control(),
     maxEventBytes: config.maxEventBytes,
   };

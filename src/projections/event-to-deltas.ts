@@ -101,14 +101,14 @@ type Handler<T extends EventType> = (data: Unchecked<EventData[T]>, at: string, 
 
 /** One handler per catalogue event type: adding a type to the catalogue without one fails to compile. */
 const HANDLERS: { readonly [T in EventType]: Handler<T> } = {
-  'job.created'(data, at, emit) {
+  'job.created'(data, at, emit, offset) {
     const ids = jobIds(data);
     if (!ids) return;
     const steps = strings(data.steps);
     emit('job', ids.jobId, {
       set: {
         pipeline: ids.pipeline, status: 'queued', priority: str(data.priority), steps, totalSteps: steps.length,
-        inputBytes: num(data.inputBytes), createdAt: at,
+        inputBytes: num(data.inputBytes), createdAt: at, createdOffset: offset,
       },
     }, ids.tags);
     for (const step of steps) {
@@ -283,10 +283,17 @@ const HANDLERS: { readonly [T in EventType]: Handler<T> } = {
 
   'queue.paused'(data, at, emit) {
     const pipeline = nonEmpty(data.pipeline);
+    const queue = nonEmpty(data.queue);
+    if (queue) return emit('pause', `queue:${queue}`, { set: { paused: true, reason: str(data.reason), changedAt: at } });
     emit('pause', pipeline ?? '*', { set: { paused: true, reason: str(data.reason), changedAt: at } }, pipeline ? { pipeline } : undefined);
   },
+  // Throttles are not in the read model: GET /api/pipelines and /api/queues
+  // read them from pipelines.throttles; the event is the audit record.
+  'queue.throttled'() {},
   'queue.resumed'(data, at, emit) {
     const pipeline = nonEmpty(data.pipeline);
+    const queue = nonEmpty(data.queue);
+    if (queue) return emit('pause', `queue:${queue}`, { set: { paused: false, reason: null, changedAt: at } });
     emit('pause', pipeline ?? '*', { set: { paused: false, reason: null, changedAt: at } }, pipeline ? { pipeline } : undefined);
   },
 

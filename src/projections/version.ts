@@ -3,4 +3,4 @@
  * same ledger (new columns, new delta rules): start-up then rebuilds (see
  * ensureProjectionVersion in src/projections/rebuild.ts).
  */
-export const PROJECTION_VERSION = 1;
+export const PROJECTION_VERSION = 2;

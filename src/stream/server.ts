@@ -26,6 +26,11 @@ export interface StreamServerOptions extends Omit<StreamEndpoint, 'replayLimit' 
   readonly addressLimit?: AddressLimit;
   /** How often filtered subscribers are told how far they are, ms. (Default: 1000) */
   readonly positionIntervalMs?: number;
+  /**
+   * Decides who may connect, from the query (`?ticket=`, `?token=`) and the
+   * Authorization header; null refuses. (Default: config.token, compared in constant time)
+   */
+  readonly authenticate?: (query: URLSearchParams, authorization: string) => Promise<boolean>;
 }
 
 export interface StreamServer {
@@ -110,18 +115,27 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
     upgrade: (res: HttpResponse, req: HttpRequest, context: us_socket_context_t) => {
       const address = Buffer.from(res.getRemoteAddressAsText()).toString();
       const query = new URLSearchParams(req.getQuery() ?? '');
-      let refusal: Client['refuse'];
-      if (closing) refusal = { code: CloseCode.shuttingDown, reason: 'shutting_down' };
-      else if (config.token !== undefined && !tokenMatches(config.token, query.get('token') ?? bearer(req.getHeader('authorization')))) {
-        refusal = { code: CloseCode.unauthorized, reason: 'unauthorized' };
+      const authorization = req.getHeader('authorization');
+      const headers = [req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions')] as const;
+      const upgrade = (refusal: Client['refuse']) => {
+        const client: Client = { address, query, refuse: refusal, closed: false };
+        res.upgrade(client, headers[0], headers[1], headers[2], context);
+      };
+      if (closing) return upgrade({ code: CloseCode.shuttingDown, reason: 'shutting_down' });
+      if (!options.authenticate) {
+        const ok = config.token === undefined || tokenMatches(config.token, query.get('token') ?? bearer(authorization));
+        return upgrade(ok ? undefined : { code: CloseCode.unauthorized, reason: 'unauthorized' });
       }
-      const client: Client = { address, query, refuse: refusal, closed: false };
-      res.upgrade(
-        client,
-        req.getHeader('sec-websocket-key'),
-        req.getHeader('sec-websocket-protocol'),
-        req.getHeader('sec-websocket-extensions'),
-        context,
+      // Tickets are redeemed in the database: upgrade once that answered,
+      // unless the client went away meanwhile.
+      let aborted = false;
+      res.onAborted(() => (aborted = true));
+      options.authenticate(query, authorization).then(
+        (ok) => !aborted && res.cork(() => upgrade(ok ? undefined : { code: CloseCode.unauthorized, reason: 'unauthorized' })),
+        (error: unknown) => {
+          logger.error({ err: error }, 'stream authentication failed');
+          if (!aborted) res.cork(() => upgrade({ code: CloseCode.unauthorized, reason: 'unauthorized' }));
+        },
       );
     },
     open: (ws) => {

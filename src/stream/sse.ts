@@ -13,6 +13,11 @@ import { metrics } from '../ops/metrics/registry.js';
 const sseCounts = metrics.streams.sse;
 import type { SnapshotFn } from './session.js';
 
+/** The SSE event name of `error` frames: `error` itself would collide with EventSource's own connection `error` event. */
+export const SSE_ERROR_EVENT = 'stream_error';
+
+const SSE_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' };
+
 export interface SseOptions {
   readonly config: Pick<Config, 'maxBufferedBytes' | 'replayLimit'>;
   readonly db: Queryable;
@@ -42,6 +47,16 @@ export function sseHandler(options: SseOptions) {
   const { feed, config, logger } = options;
   const endpoint: StreamEndpoint = { ...options, replayLimit: config.replayLimit, maxBufferedBytes: config.maxBufferedBytes };
   return async function streamEvents(c: Context): Promise<Response> {
+    if (options.shutdown?.aborted) {
+      // Connection: close, so a browser's EventSource reconnecting over a
+      // kept-alive connection does not hold the server open while it stops.
+      throw new AppError(503, 'shutting_down', 'server: shutting down; reconnect with Last-Event-ID to another server, or here after Retry-After', {
+        headers: { 'retry-after': '5', connection: 'close' },
+      });
+    }
+    // HEAD gets the headers only: no stream, so nothing to release (a HEAD's
+    // body is never read, so a stream opened for it would never end).
+    if (c.req.method === 'HEAD') return c.body(null, 200, SSE_HEADERS);
     const query = new URL(c.req.url).searchParams;
     const start = startFromQuery(feed, query, c.req.header('last-event-id'));
     await refuseFuture(feed, start.from, start.field);
@@ -64,7 +79,7 @@ export function sseHandler(options: SseOptions) {
         });
       };
       const event = (type: ServerFrame['type'], json: string, offset?: number) =>
-        write(`event: ${type}\n${offset !== undefined ? `id: ${offset}\n` : ''}data: ${json}\n\n`);
+        write(`event: ${type === 'error' ? SSE_ERROR_EVENT : type}\n${offset !== undefined ? `id: ${offset}\n` : ''}data: ${json}\n\n`);
       const end = (code: string, message: string) => {
         connection.frame({ type: 'error', code, message, from: connection.queued });
         connection.close();

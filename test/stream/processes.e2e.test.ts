@@ -81,7 +81,7 @@ describe('runledger serve processes', () => {
     assert.deepEqual(ws.closed, { code: CloseCode.shuttingDown, reason: `shutting_down from=${mid}` });
     assert.equal(await reading, undefined, 'the SSE response ended cleanly');
     const last = sse[sse.length - 1]!;
-    assert.equal(last.event, 'error');
+    assert.equal(last.event, 'stream_error');
     assert.equal(last.data.code, 'shutting_down');
     assert.equal(last.data.from, mid);
 

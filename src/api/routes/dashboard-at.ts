@@ -1,17 +1,14 @@
-import type { MiddlewareHandler } from 'hono';
-import { Hono } from 'hono';
-import { z } from 'zod';
+import { createRoute, z } from '@hono/zod-openapi';
 import type { Queryable } from '../../ledger/types.js';
 import { AppError } from '../../ops/errors.js';
-import { modelAsOf } from '../../projections/model-at.js';
+import { modelAsOf, type ModelAt } from '../../projections/model-at.js';
 import { diffModels } from '../../projections/model-diff.js';
-import { parseQuery } from './audit-query.js';
+import type { ApiApp } from '../app.js';
+import type { ApiDeps } from '../deps.js';
+import { json, problems } from '../schemas.js';
 
-const offset = z.coerce.number().int().min(0);
-export const AtQuery = z.object({ at: offset });
-export const DiffQuery = z.object({ from: offset, to: offset });
-
-async function modelOrBadRequest(db: Queryable, at: number, field: string) {
+/** The model as of `at`, or a 400 naming `field` when it is beyond the head. */
+export async function modelAtOrBadRequest(db: Queryable, at: number, field: string): Promise<ModelAt> {
   try {
     return await modelAsOf(db, at);
   } catch (error) {
@@ -20,27 +17,31 @@ async function modelOrBadRequest(db: Queryable, at: number, field: string) {
   }
 }
 
-/**
- * `GET /api/dashboard?at=N`: the read model exactly as it was at offset N
- * (src/projections/model-at.ts). Without `at` the request goes on to the
- * live dashboard route, so this is mounted before it as a middleware.
- */
-export function dashboardAt(deps: { readonly db: Queryable }): MiddlewareHandler {
-  return async function dashboardAtOffset(c, next) {
-    if (c.req.method !== 'GET' || c.req.query('at') === undefined) return next();
-    const { at } = parseQuery(AtQuery, c.req.query());
-    const result = await modelOrBadRequest(deps.db, at, 'at');
-    return c.json({ offset: result.offset, model: result.model, base: result.base, replayed: result.replayed });
-  };
-}
+const offset = z.coerce.number().int().min(0);
+const TableDiffSchema = z.object({ upserted: z.record(z.unknown()), removed: z.array(z.string()) });
 
-/** `GET /api/dashboard/diff?from=N&to=M`: entity by entity, what changed from offset N to M (src/projections/model-diff.ts). */
-export function dashboardDiffRoutes(deps: { readonly db: Queryable }): Hono {
-  const app = new Hono();
-  app.get('/', async (c) => {
-    const { from, to } = parseQuery(DiffQuery, c.req.query());
-    const [before, after] = [await modelOrBadRequest(deps.db, from, 'from'), await modelOrBadRequest(deps.db, to, 'to')];
-    return c.json({ from, to, changes: diffModels(before.model, after.model) });
+const diffRoute = createRoute({
+  method: 'get',
+  path: '/api/dashboard/diff',
+  tags: ['auditors'],
+  summary: 'What changed in the read model between two offsets, table by table',
+  description: 'Rows added or changed (their value at `to`) and ids removed; applied to the model at `from` it gives the model at `to`.',
+  request: { query: z.object({ from: offset, to: offset }).strict() },
+  responses: {
+    200: json(
+      z.object({ from: z.number().int(), to: z.number().int(), changes: z.record(TableDiffSchema) }).openapi('ModelDiff'),
+      'The changes',
+    ),
+    ...problems(400),
+  },
+});
+
+/** `GET /api/dashboard/diff` (the as-of-N form of `GET /api/dashboard?at=N` is in routes/dashboard.ts). */
+export function dashboardDiffRoutes(app: ApiApp, { db }: ApiDeps): void {
+  app.openapi(diffRoute, async (c) => {
+    const { from, to } = c.req.valid('query');
+    const before = await modelAtOrBadRequest(db, from, 'from');
+    const after = await modelAtOrBadRequest(db, to, 'to');
+    return c.json({ from, to, changes: diffModels(before.model, after.model) as unknown as Record<string, z.infer<typeof TableDiffSchema>> }, 200);
   });
-  return app;
 }
