@@ -67,7 +67,7 @@ export interface Config {
   readonly metricsPort: number | undefined;
   /** Auditors (docs/auditing.md): Ed25519 private key signing checkpoints, PKCS#8 PEM or base64 DER (`runledger keygen`). (Default: unset, no checkpoints) */
   readonly signingKey: string | undefined;
-  /** RUNLEDGER_CHECKPOINT_EVERY: sign a checkpoint after this many new events, or this many seconds when anything is new (`10000,60s`). (Default: 10000 events, 60 s) */
+  /** Sign a checkpoint after this many new events, or this many seconds when anything is new (`10000,60s`). (Default: 10000 events, 60 s) */
   readonly checkpointEvery: { readonly events: number; readonly seconds: number };
   /** Store a snapshot of the read model every this many events, for the model as of any offset. 0 turns snapshots off. (Default: 10000) */
   readonly modelSnapshotEvery: number;
