@@ -15,7 +15,11 @@ describe('scripts/production-start.mjs (the image without Docker)', () => {
   before(async () => {
     db = await createTestDatabase(2);
     // The script runs migrate itself, as the compose `migrate` service does: start from an empty schema.
-    await db.pool.query('drop schema if exists ledger, pipelines, projection, runledger, graphile_worker cascade');
+    // Every schema the migrations made, whichever they are, so a new migration's schema cannot survive.
+    const { rows } = await db.pool.query<{ name: string }>(
+      `select quote_ident(nspname) as name from pg_namespace where nspname not like 'pg\\_%' and nspname not in ('information_schema', 'public')`,
+    );
+    await db.pool.query(`drop schema ${rows.map((r) => r.name).join(', ')} cascade`);
   });
   after(async () => {
     await db?.drop();
