@@ -3,7 +3,11 @@
 //    single-row transactions, and the INSERT+NOTIFY -> LISTEN round trip;
 //  - runledger: single-event appends with 8 writers, each its own transaction;
 //    the same through the group-commit appender (8 callers, one pool); then
-//    batched appends.
+//    batched appends;
+//  - where the rest goes (../shared/experiments/seal-at-commit.mjs, ported):
+//    INSERT+NOTIFY with the append's payload; a minimal seal at commit
+//    (single-stream, bodies + one block row); the same per-event work with no
+//    ordering lock at all; ledger.append_at_commit as one statement.
 import pg from 'pg';
 import { append } from '../src/ledger/append.js';
 import { createAppender } from '../src/ledger/appender.js';
@@ -11,6 +15,7 @@ import { createPool } from '../src/ops/pool.js';
 import type { NewEvent } from '../src/ledger/types.js';
 import type { BenchContext, BenchResult } from './lib/context.js';
 import { notifyRoundTrip } from './lib/floor.js';
+import { MINIMAL_SEAL_SQL } from './lib/minimal-seal.js';
 import { round } from './lib/stats.js';
 
 const WRITERS = 8;
@@ -55,10 +60,34 @@ export default async function appendBench(context: BenchContext): Promise<BenchR
     client.query('insert into floor_events (type, data) values ($1, $2)', ['bench.floor', sampleData(i)]),
   );
 
+  // append(pool): its own transaction, sealed at its COMMIT, positions
+  // returned, one round trip (src/ledger/append.ts).
   context.log(`runledger: single-event appends, ${WRITERS} writers, ${SECONDS}s`);
-  const singleTps = await closedLoop(clients, (client, i) =>
+  const writersPool = createPool(url, WRITERS, 'runledger-bench');
+  const singleTps = await closedLoop(clients, (_client, i) =>
+    append(writersPool, [{ streamType: 'job', streamId: `job-${i % 997}`, type: 'step.progress', data: sampleData(i) }]),
+  );
+  await writersPool.end();
+  // The SQL interface other languages use: sealed at once, positions returned.
+  context.log(`runledger: ledger.append() as one statement, ${WRITERS} writers, ${SECONDS}s`);
+  const sqlAppendTps = await closedLoop(clients, (client, i) =>
     append(client, [{ streamType: 'job', streamId: `job-${i % 997}`, type: 'step.progress', data: sampleData(i) }]),
   );
+
+  // The experiment's rows: what an append costs beyond INSERT+NOTIFY, part by part.
+  await clients[0]!.query(MINIMAL_SEAL_SQL);
+  const payload = (i: number) =>
+    JSON.stringify([{ stream_type: 'job', stream_id: `job-${i % 997}`, type: 'step.progress', data: sampleData(i) }]);
+  context.log(`experiment: INSERT+NOTIFY of the append's whole payload, ${WRITERS} writers, ${SECONDS}s`);
+  const floorPayloadTps = await closedLoop(clients, (client, i) =>
+    client.query('insert into floor_events (type, data) values ($1, $2::jsonb)', ['bench.floor', payload(i)]),
+  );
+  context.log(`experiment: minimal seal at commit, ${WRITERS} writers, ${SECONDS}s`);
+  const minimalSealTps = await closedLoop(clients, (client, i) => client.query('select seal.append($1::jsonb)', [payload(i)]));
+  context.log(`experiment: the same per-event work, no ordering lock, ${WRITERS} writers, ${SECONDS}s`);
+  const noLockTps = await closedLoop(clients, (client, i) => client.query('select seal.append_unordered($1::jsonb)', [payload(i)]));
+  context.log(`experiment: ledger.append_at_commit as one statement, ${WRITERS} writers, ${SECONDS}s`);
+  const atCommitTps = await closedLoop(clients, (client, i) => client.query('select ledger.append_at_commit($1::jsonb)', [payload(i)]));
 
   context.log(`runledger: single-event appends through the group-commit appender, ${WRITERS} callers, ${SECONDS}s`);
   const pool = createPool(url, 2, 'runledger-bench');
@@ -91,17 +120,31 @@ export default async function appendBench(context: BenchContext): Promise<BenchR
     append_grouped_eps: Math.round(coalescedTps),
     append_grouped_ratio: round(coalescedTps / floorTps, 3),
     append_batch_eps: Math.round(batchesPerSecond * BATCH),
+    floor_same_payload_tps: Math.round(floorPayloadTps),
+    minimal_seal_tps: Math.round(minimalSealTps),
+    minimal_seal_ratio: round(minimalSealTps / floorTps, 3),
+    same_work_no_order_lock_tps: Math.round(noLockTps),
+    same_work_no_order_lock_ratio: round(noLockTps / floorTps, 3),
+    append_at_commit_tps: Math.round(atCommitTps),
+    append_at_commit_ratio: round(atCommitTps / floorTps, 3),
+    sql_append_tps: Math.round(sqlAppendTps),
+    sql_append_ratio: round(sqlAppendTps / floorTps, 3),
   };
   return {
     rows: [
       ['floor: INSERT+NOTIFY -> LISTEN p50', json.floor_notify_rtt_p50_ms, 'ms', '500 events/s open loop'],
       ['floor: INSERT+NOTIFY -> LISTEN p99', json.floor_notify_rtt_p99_ms, 'ms'],
       ['floor: INSERT+NOTIFY commits', json.floor_insert_notify_tps, 'tx/s', `${WRITERS} writers`],
-      ['append, single event', json.append_single_tps, 'tx/s', `${WRITERS} writers`],
+      ['append, single event', json.append_single_tps, 'tx/s', `${WRITERS} writers, append(pool), sealed at commit`],
       ['append single / floor', json.append_single_ratio, 'x', 'target >= 0.9'],
       ['append, single events, group commit', json.append_grouped_eps, 'events/s', `${WRITERS} callers, createAppender()`],
       ['group commit / floor', json.append_grouped_ratio, 'x', 'events/s against the floor\'s tx/s'],
-      [`append, batches of ${BATCH}`, json.append_batch_eps, 'events/s', `${BATCH_WRITERS} writers; target >= 100,000`],
+      [`append, batches of ${BATCH}`, json.append_batch_eps, 'events/s', `${BATCH_WRITERS} writers; target >= 150,000`],
+      ['experiment: INSERT+NOTIFY, append payload', json.floor_same_payload_tps, 'tx/s', `${WRITERS} writers`],
+      ['experiment: minimal seal at commit', json.minimal_seal_tps, 'tx/s', `${json.minimal_seal_ratio}x floor`],
+      ['experiment: same work, no ordering lock', json.same_work_no_order_lock_tps, 'tx/s', `${json.same_work_no_order_lock_ratio}x floor`],
+      ['ledger.append_at_commit, one statement', json.append_at_commit_tps, 'tx/s', `${json.append_at_commit_ratio}x floor`],
+      ['ledger.append (SQL interface), one statement', json.sql_append_tps, 'tx/s', `${json.sql_append_ratio}x floor; sealed at once`],
     ],
     json,
   };

@@ -152,7 +152,7 @@ async function warmedUp(pool: pg.Pool, clients: Receiver[]): Promise<number> {
 }
 
 async function head(pool: pg.Pool): Promise<number> {
-  return Number((await pool.query('select coalesce(max(position), 0) as h from ledger.events')).rows[0].h);
+  return Number((await pool.query('select coalesce(max(last_position), 0) as h from ledger.blocks')).rows[0].h);
 }
 
 /**
@@ -220,11 +220,34 @@ export default async function dispatchBench(context: BenchContext): Promise<Benc
     await openLoopAppends(pool, 500, start, new Latencies(), 1);
     start = await warmedUp(pool, clients);
     const appendCommitted = new Latencies();
+    // The split: a LISTEN connection in this process notes when each
+    // position's NOTIFY arrives (what the server's doorbell sees, less its
+    // own event loop); the rest is the server's read, deltas and frames.
+    const listener = new pg.Client({ connectionString: url });
+    await listener.connect();
+    const rungAt = new Float64Array(500 * SECONDS + 1);
+    const startOfRun = start;
+    listener.on('notification', (message) => {
+      const k = Number(message.payload) - startOfRun;
+      if (k > 0 && k < rungAt.length) rungAt[k] = performance.now();
+    });
+    await listener.query('listen ledger_events');
     let scheduledAt = await openLoopAppends(pool, 500, start, appendCommitted);
     let last = await head(pool);
     await until(() => clients.every((c) => c.reached >= last), 10_000);
+    await listener.end();
     const dispatch = new Latencies();
     deliveries(clients, scheduledAt, dispatch);
+    const toDoorbell = new Latencies();
+    const doorbellToClient = new Latencies();
+    for (let k = 1; k < scheduledAt.length; k += 1) {
+      if (rungAt[k]! > 0 && scheduledAt[k]! > 0) toDoorbell.record(rungAt[k]! - scheduledAt[k]!);
+    }
+    for (const client of clients) {
+      for (let k = 1; k < scheduledAt.length; k += 1) {
+        if (client.arrivals[k]! > 0 && rungAt[k]! > 0) doorbellToClient.record(client.arrivals[k]! - rungAt[k]!);
+      }
+    }
     await closeAll(clients);
 
     context.log(`(b) 1,000 clients, 100 events/s for ${SECONDS}s, after a 1 s warm-up`);
@@ -271,6 +294,9 @@ export default async function dispatchBench(context: BenchContext): Promise<Benc
       dispatch_samples: dispatch.count,
       append_committed_p50_ms: appendCommitted.p(50),
       append_committed_p99_ms: appendCommitted.p(99),
+      scheduled_to_notify_p50_ms: toDoorbell.p(50),
+      notify_to_client_p50_ms: doorbellToClient.p(50),
+      notify_to_client_p99_ms: doorbellToClient.p(99),
       fanout_clients: 1000,
       fanout_eps: 100,
       fanout_p50_ms: fanout.p(50),
@@ -290,6 +316,9 @@ export default async function dispatchBench(context: BenchContext): Promise<Benc
         ['(a) dispatch p50 / floor p50', json.dispatch_ratio_p50, 'x', 'target <= 3'],
         ['(a) of which: scheduled -> append committed p50', json.append_committed_p50_ms, 'ms'],
         ['(a) of which: scheduled -> append committed p99', json.append_committed_p99_ms, 'ms'],
+        ['(a) split: scheduled -> NOTIFY at a LISTEN client p50', json.scheduled_to_notify_p50_ms, 'ms', 'commit + notify delivery'],
+        ['(a) split: NOTIFY -> WebSocket client p50', json.notify_to_client_p50_ms, 'ms', 'server: doorbell, read, deltas, frame'],
+        ['(a) split: NOTIFY -> WebSocket client p99', json.notify_to_client_p99_ms, 'ms'],
         ['(b) fan-out p50, 1,000 clients', json.fanout_p50_ms, 'ms', '100 events/s'],
         ['(b) fan-out p99, 1,000 clients', json.fanout_p99_ms, 'ms', 'target <= 50'],
         ['(b) fan-out delivered', json.fanout_delivered_ratio, 'ratio', 'target 1'],

@@ -47,11 +47,19 @@ export async function notifyRoundTrip(url: string, rate: number, seconds: number
   const arrived = new Map<string, number>();
   listener.on('notification', (message) => arrived.set(message.payload ?? '', performance.now()));
   await listener.query('listen floor');
-  await openLoop(rate, seconds, (i, scheduled) =>
-    writer.query('insert into floor_events (type, data) values ($1, $2) returning id', ['bench.rtt', { i }]).then((r) => {
-      sent.set(String(r.rows[0].id), scheduled);
-    }),
-  );
+  // One writer connection: each INSERT is queued behind the previous one
+  // here, explicitly (pg deprecates queueing queries on a busy client, and
+  // printed "Calling client.query() when the client is already executing a
+  // query" for this loop); latency still counts from the scheduled time.
+  let previous: Promise<unknown> = Promise.resolve();
+  await openLoop(rate, seconds, (i, scheduled) => {
+    previous = previous.then(() =>
+      writer.query('insert into floor_events (type, data) values ($1, $2) returning id', ['bench.rtt', { i }]).then((r) => {
+        sent.set(String(r.rows[0].id), scheduled);
+      }),
+    );
+    return previous;
+  });
   await sleep(200);
   const latencies = new Latencies();
   for (const [id, at] of sent) {

@@ -8,7 +8,7 @@ import { publicKeyFromRaw, rawPublicKey } from './signing-key.js';
 /** A signed checkpoint as served by `GET /api/checkpoints` and saved by auditors (cp.json). Binary fields are base64, the hash hex. */
 export interface Checkpoint {
   readonly position: number;
-  /** The ledger's hash at `position`, hex (32 zero bytes for position 0). */
+  /** The hash of the block ending at `position` (the head when signed), hex (32 zero bytes for position 0). */
   readonly hash: string;
   /** ISO-8601 UTC with milliseconds. */
   readonly signed_at: string;
@@ -109,7 +109,7 @@ export async function checkpointIfDue(
     const { rows } = await client.query<{ position: string | null; hash: Buffer | null; last: string | null; last_at: Date | null }>(
       `select h.position, h.hash, c.position as last, c.signed_at as last_at
          from (select 1) one
-         left join lateral (select position, hash from ledger.events order by position desc limit 1) h on true
+         left join lateral (select last_position as position, hash from ledger.blocks order by last_position desc limit 1) h on true
          left join lateral (select position, signed_at from ledger.checkpoints order by position desc limit 1) c on true`,
     );
     const row = rows[0]!;

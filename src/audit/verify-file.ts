@@ -1,5 +1,14 @@
 import type { Readable } from 'node:stream';
-import { contentDigestOfTexts, eventHash, eventHashOfDigest, GENESIS_HASH } from '../ledger/hash-formula.js';
+import {
+  blockHash,
+  blockRoot,
+  contentDigest,
+  contentDigestOfTexts,
+  eventDigest,
+  eventDigestOfTexts,
+  eventHashOfDigest,
+  GENESIS_HASH,
+} from '../ledger/hash-formula.js';
 import { parseJson } from '../ledger/jsonb-text.js';
 import type { VerifyResult } from '../ledger/verify.js';
 import { BUNDLE_FORMAT } from './export.js';
@@ -18,10 +27,12 @@ const HEX64 = /^[0-9a-f]{64}$/;
 const STRUCTURE = /[{}[\]"]/g;
 
 /**
- * Verifies an export bundle with no database: recomputes every event's hash
- * from its content with the ledger's formula (src/ledger/hash-formula.ts)
- * and checks each link from the bundle's anchor on. Reports the first event
- * that was altered, removed, inserted or reordered, by position.
+ * Verifies an export bundle with no database: recomputes every event's
+ * digest from its content, every block's root and hash, with the ledger's
+ * formula (src/ledger/hash-formula.ts), and checks each link from the
+ * bundle's anchor on. Reports the first event that was altered, removed,
+ * inserted or reordered, by position (the per-event digest names the event
+ * inside its block; a changed seal is reported at the block's first event).
  */
 export async function verifyBundle(input: Readable, options: VerifyFileOptions = {}): Promise<VerifyResult> {
   const lines = splitLines(input);
@@ -30,6 +41,9 @@ export async function verifyBundle(input: Readable, options: VerifyFileOptions =
   let previous: Buffer = GENESIS_HASH;
   let count = 0;
   let checkpointSeen = false;
+  /** The first event of the block being read, until its last event. */
+  let block: BundleEvent | undefined;
+  let digests: Buffer[] = [];
   const checkpoint = options.checkpoint;
   const bad = (position: number, reason: string): VerifyResult => {
     input.destroy();
@@ -61,26 +75,60 @@ export async function verifyBundle(input: Readable, options: VerifyFileOptions =
       const what = event.position < expected ? 'repeated or out of order' : 'missing';
       return bad(expected, `event ${what}: expected position ${expected}, found ${event.position}`);
     }
-    if (!event.prevHash.equals(previous)) return bad(expected, 'prev_hash does not match the previous event\'s hash');
-    let computed: Buffer;
+    if (block === undefined) {
+      // The first event of a block carries what the whole block must share.
+      if (event.blockFirst !== expected) {
+        return bad(expected, `block_first ${event.blockFirst} is not this event's position: a block starts here`);
+      }
+      if (event.blockLast < event.blockFirst || (event.hashScheme === 1 && event.blockLast !== event.blockFirst)) {
+        return bad(expected, `block_last ${event.blockLast} does not fit this block`);
+      }
+      if (!event.prevHash.equals(previous)) return bad(expected, 'prev_hash does not match the previous block\'s hash');
+      block = event;
+      digests = [];
+    } else if (
+      event.blockFirst !== block.blockFirst ||
+      event.blockLast !== block.blockLast ||
+      event.hashScheme !== block.hashScheme ||
+      event.recordedAt !== block.recordedAt ||
+      !event.prevHash.equals(block.prevHash) ||
+      !event.hash.equals(block.hash)
+    ) {
+      return bad(expected, 'content does not match its hash (its block fields differ from its block\'s first event)');
+    }
+    let digest: Buffer;
     try {
-      computed = hashOf(previous, event);
+      digest = digestOf(event);
     } catch (error) {
       return bad(expected, `line of position ${expected} is not a valid event: ${(error as Error).message}`);
     }
-    if (!computed.equals(event.hash)) return bad(expected, 'content does not match its hash (the event was altered)');
-    if (checkpoint && checkpoint.position === expected) {
-      if (computed.toString('hex') !== checkpoint.hash) {
-        return bad(expected, 'the chain differs from the saved checkpoint here: history up to it was rewritten');
+    if (!digest.equals(event.digest)) return bad(expected, 'content does not match its hash (the event was altered)');
+    digests.push(digest);
+    if (expected === block.blockLast) {
+      const computed =
+        block.hashScheme === 1
+          ? eventHashOfDigest(previous, event, digest)
+          : blockHash(previous, block.blockFirst, block.blockLast, block.recordedAt, blockRoot(digests));
+      if (!computed.equals(block.hash)) {
+        return bad(block.blockFirst, 'content does not match its hash (the block starting here was altered)');
       }
-      checkpointSeen = true;
+      if (checkpoint && checkpoint.position >= block.blockFirst && checkpoint.position <= block.blockLast) {
+        if (checkpoint.position !== block.blockLast || computed.toString('hex') !== checkpoint.hash) {
+          return bad(checkpoint.position, 'the chain differs from the saved checkpoint here: history up to it was rewritten');
+        }
+        checkpointSeen = true;
+      }
+      previous = computed;
+      block = undefined;
     }
-    previous = computed;
     count += 1;
     expected += 1;
     if (options.onProgress && count % progressEvery === 0) options.onProgress(count, expected - 1);
   }
   if (header === undefined) return { ok: false, count, position: 0, reason: 'empty file: no bundle header' };
+  if (block !== undefined) {
+    return { ok: false, count, position: expected, reason: `block ${block.blockFirst}..${block.blockLast} ends early: the last event is ${expected - 1}` };
+  }
   if (expected - 1 !== header.to) {
     return { ok: false, count, position: expected, reason: `bundle truncated: the header says it ends at ${header.to}, the last event is ${expected - 1}` };
   }
@@ -125,26 +173,29 @@ interface BundleEvent {
   readonly metadataText: string;
   readonly dataText: string;
   readonly prevHash: Buffer;
+  /** The block's hash (every event of a block carries it). */
   readonly hash: Buffer;
+  readonly digest: Buffer;
+  readonly blockFirst: number;
+  readonly blockLast: number;
+  readonly hashScheme: 1 | 2;
 }
 
 /**
- * The event's hash. An untouched export carries metadata and data in
+ * The event's digest. An untouched export carries metadata and data in
  * PostgreSQL's own rendering, so hashing their texts as they stand is the
  * fast path; when that does not match (a bundle written by another tool,
  * with other spacing or number forms), the values are parsed and rendered
  * as PostgreSQL would (src/ledger/jsonb-text.ts) and hashed again.
  */
-function hashOf(previous: Buffer, event: BundleEvent): Buffer {
-  const fast = eventHashOfDigest(
-    previous,
-    event,
-    contentDigestOfTexts(event.streamType, event.streamId, event.type, event.metadataText, event.dataText),
-  );
-  if (fast.equals(event.hash)) return fast;
-  const metadata = parseJson(event.metadataText);
-  const data = parseJson(event.dataText);
-  return eventHash(previous, { ...event, metadata, data });
+function digestOf(event: BundleEvent): Buffer {
+  const fast =
+    event.hashScheme === 1
+      ? contentDigestOfTexts(event.streamType, event.streamId, event.type, event.metadataText, event.dataText)
+      : eventDigestOfTexts(event.streamType, event.streamId, event.streamVersion, event.type, event.metadataText, event.dataText);
+  if (fast.equals(event.digest)) return fast;
+  const values = { ...event, metadata: parseJson(event.metadataText), data: parseJson(event.dataText) };
+  return event.hashScheme === 1 ? contentDigest(values) : eventDigest(values);
 }
 
 /**
@@ -180,6 +231,11 @@ function readEvent(line: string): BundleEvent {
     if (value[0] !== '{') throw new Error(`${key} must be an object`);
     return value;
   };
+  const scheme = (): 1 | 2 => {
+    const value = raw('hash_scheme');
+    if (value !== '1' && value !== '2') throw new Error('hash_scheme must be 1 or 2');
+    return value === '1' ? 1 : 2;
+  };
   return {
     position: integer('position'),
     streamType: text('stream_type'),
@@ -191,6 +247,10 @@ function readEvent(line: string): BundleEvent {
     dataText: object('data'),
     prevHash: hash('prev_hash'),
     hash: hash('hash'),
+    digest: hash('digest'),
+    blockFirst: integer('block_first'),
+    blockLast: integer('block_last'),
+    hashScheme: scheme(),
   };
 }
 

@@ -3,13 +3,21 @@ import { jsonbText, quoteJsonb, type JsonValue } from './jsonb-text.js';
 
 /**
  * The ledger's hash formula in plain Node — the one place outside SQL that
- * knows it (sql/000001_ledger.sql holds the database's copy; docs/auditing.md
- * states it). Offline verification of an export (src/audit/verify-file.ts)
- * goes through here only, so a change of scheme is a change of this file.
+ * knows it (sql/000004_seal_at_commit.sql holds the database's copy, 000001
+ * the first scheme's; docs/auditing.md states it). Offline verification of an
+ * export (src/audit/verify-file.ts) goes through here only, so a change of
+ * scheme is a change of this file.
  *
- *   content_digest = sha256(utf8(jsonb_build_array(stream_type, stream_id, type, metadata, data)::text))
- *   hash = sha256(prev_hash || int8(position) || int8(stream_version)
- *                 || utf8(recorded_at as YYYY-MM-DDTHH:MI:SS.USZ, UTC) || content_digest)
+ * hash_scheme 2 (blocks, ledger.event_digest and ledger.block_hash):
+ *   digest = sha256(int8(stream_version) || lp(stream_type) || lp(stream_id) || lp(type)
+ *                   || lp(metadata::text) || utf8(data::text)),  lp(s) = int4(octets(utf8 s)) || utf8 s
+ *   root   = sha256(digest_first || ... || digest_last)
+ *   hash   = sha256(prev_hash || int8(block_first) || int8(block_last)
+ *                   || utf8(recorded_at as YYYY-MM-DDTHH:MI:SS.USZ, UTC) || root)
+ * hash_scheme 1 (events written before blocks: one-event blocks):
+ *   digest = content_digest = sha256(utf8(jsonb_build_array(stream_type, stream_id, type, metadata, data)::text))
+ *   hash   = sha256(prev_hash || int8(position) || int8(stream_version)
+ *                   || utf8(recorded_at as YYYY-MM-DDTHH:MI:SS.USZ, UTC) || digest)
  */
 
 /** The `prev_hash` of the first event. */
@@ -74,6 +82,56 @@ export function eventHashOfDigest(
 
 export function eventHash(prevHash: Buffer, event: HashedEvent): Buffer {
   return eventHashOfDigest(prevHash, event, contentDigest(event));
+}
+
+const lengthPrefixed = (text: string): Buffer[] => {
+  const bytes = Buffer.from(text, 'utf8');
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(bytes.length);
+  return [length, bytes];
+};
+
+/**
+ * An event's digest under hash_scheme 2 from metadata and data in
+ * PostgreSQL's rendering (`jsonb::text`), as an export carries them.
+ */
+export function eventDigestOfTexts(
+  streamType: string,
+  streamId: string,
+  streamVersion: number,
+  type: string,
+  metadataText: string,
+  dataText: string,
+): Buffer {
+  const version = Buffer.alloc(8);
+  version.writeBigInt64BE(BigInt(streamVersion));
+  return sha256(
+    Buffer.concat([
+      version,
+      ...lengthPrefixed(streamType),
+      ...lengthPrefixed(streamId),
+      ...lengthPrefixed(type),
+      ...lengthPrefixed(metadataText),
+      Buffer.from(dataText, 'utf8'),
+    ]),
+  );
+}
+
+/** An event's digest under hash_scheme 2 from parsed values (rendered as PostgreSQL would). */
+export function eventDigest(event: Pick<HashedEvent, 'streamType' | 'streamId' | 'streamVersion' | 'type' | 'metadata' | 'data'>): Buffer {
+  return eventDigestOfTexts(event.streamType, event.streamId, event.streamVersion, event.type, jsonbText(event.metadata), jsonbText(event.data));
+}
+
+/** A block's root: the hash of its events' digests in position order. */
+export function blockRoot(digests: readonly Buffer[]): Buffer {
+  return sha256(Buffer.concat(digests));
+}
+
+/** A block's hash under hash_scheme 2 (ledger.block_hash). */
+export function blockHash(prevHash: Buffer, first: number, last: number, recordedAt: string, root: Buffer): Buffer {
+  writeInt8(first, 0);
+  writeInt8(last, 8);
+  return sha256(Buffer.concat([prevHash, numbers, Buffer.from(recordedAt, 'utf8'), root]));
 }
 
 /** The SQL that renders `recorded_at` as the formula hashes it (used by the export). */

@@ -27,12 +27,11 @@ export const EVENT_COLUMNS = 'position, stream_type, stream_id, stream_version, 
 
 /** Reads committed events in position order. */
 export async function read(db: Queryable, options: ReadOptions = {}): Promise<LedgerEvent[]> {
-  const conditions = ['position > $1'];
-  const values: unknown[] = [options.after ?? 0];
-  if (options.until !== undefined) {
-    values.push(options.until);
-    conditions.push(`position <= $${values.length}`);
-  }
+  const after = options.after ?? 0;
+  const limit = options.limit ?? 1000;
+  const conditions: string[] = [];
+  const values: unknown[] = [after];
+  const byStream = options.streamType !== undefined || options.streamId !== undefined;
   if (options.types !== undefined && options.types.length > 0) {
     values.push(options.types);
     conditions.push(`type = any($${values.length}::text[])`);
@@ -45,17 +44,31 @@ export async function read(db: Queryable, options: ReadOptions = {}): Promise<Le
     values.push(options.streamId);
     conditions.push(`stream_id = $${values.length}`);
   }
-  values.push(options.limit ?? 1000);
-  const { rows } = await db.query<EventRow>(
-    `select ${EVENT_COLUMNS} from ledger.events where ${conditions.join(' and ')} order by position limit $${values.length}`,
-    values,
-  );
+  let source: string;
+  if (byStream) {
+    // The stream's index on the bodies finds its few events; then their blocks.
+    conditions.unshift('position > $1');
+    if (options.until !== undefined) {
+      values.push(options.until);
+      conditions.push(`position <= $${values.length}`);
+    }
+    source = 'ledger.events';
+  } else {
+    // Positions are dense: without a filter, `limit` events end at after + limit.
+    const until = options.until ?? (conditions.length === 0 ? after + limit : undefined);
+    values.push(until ?? null);
+    source = `ledger.events_between($1, $${values.length}::bigint)`;
+  }
+  values.push(limit);
+  const where = conditions.length > 0 ? ` where ${conditions.join(' and ')}` : '';
+  const order = byStream ? ' order by position' : '';
+  const { rows } = await db.query<EventRow>(`select ${EVENT_COLUMNS} from ${source}${where}${order} limit $${values.length}`, values);
   return rows.map(toLedgerEvent);
 }
 
 /** The position of the newest committed event (0 for an empty ledger). */
 export async function head(db: Queryable): Promise<number> {
-  const { rows } = await db.query<{ head: string | null }>('select max(position) as head from ledger.events');
+  const { rows } = await db.query<{ head: string | null }>('select max(last_position) as head from ledger.blocks');
   return Number(rows[0]?.head ?? 0);
 }
 

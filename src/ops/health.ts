@@ -36,8 +36,8 @@ export interface Readiness {
 
 const LAG_SQL = `
 select h.head, c.position as checkpoint,
-       coalesce(extract(epoch from clock_timestamp() - (select recorded_at from ledger.events where position = c.position + 1)), 0)::float8 as lag_seconds
-  from (select coalesce(max(position), 0) as head from ledger.events) h, projection.checkpoint c`;
+       coalesce(extract(epoch from clock_timestamp() - (select sealed_at from ledger.blocks where last_position > c.position order by last_position limit 1)), 0)::float8 as lag_seconds
+  from (select coalesce(max(last_position), 0) as head from ledger.blocks) h, projection.checkpoint c`;
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

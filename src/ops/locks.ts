@@ -6,7 +6,11 @@
  *
  * Single-bigint keys (7_316_2xx):
  */
-/** Transaction-scoped, held by `ledger.append()` until COMMIT: one appender at a time, so positions commit in order. */
+/**
+ * Transaction-scoped, taken by the seal (`ledger.seal`, at COMMIT; or at once
+ * by `ledger.append()`) and held until the commit is visible: one sealer at a
+ * time, so positions commit in order.
+ */
 export const LEDGER_APPEND_LOCK = 7_316_200;
 /** Transaction-scoped, held while a migration runs, so concurrent processes migrate one at a time. */
 export const MIGRATION_LOCK = 7_316_201;
@@ -16,6 +20,13 @@ export const PAUSE_LOCK = 7_316_202;
 export const CHECKPOINT_LOCK = 7_316_210;
 /** Session-level, tried by the model snapshotter (src/projections/model-snapshots.ts): one snapshot taker at a time. */
 export const MODEL_SNAPSHOT_LOCK = 7_316_211;
+
+/**
+ * Transaction-scoped, two-key form `(LEDGER_STREAM_LOCK_SPACE,
+ * hashtext(stream_type || '/' || stream_id))`, taken by every append for each
+ * of its streams: appends to one stream read its version one at a time.
+ */
+export const LEDGER_STREAM_LOCK_SPACE = 7_316_204;
 
 /**
  * The projections' locks use the two-key form `(PROJECTIONS_LOCK_SPACE, n)`:

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { literal } from '../ledger/append.js';
 import { DEFAULT_MAX_EVENT_BYTES, validateEvents } from '../ledger/validate.js';
 import type { NewEvent, Queryable } from '../ledger/types.js';
 import { appendTimer } from '../ops/metrics/append-timer.js';
@@ -27,13 +28,12 @@ export async function appendWithJobs(client: Queryable, specs: readonly JobSpec[
 
 /**
  * `appendWithJobs` and COMMIT in one round trip (simple query protocol, values
- * inlined as escaped literals): the ledger lock taken by the append is then
- * held only for the commit itself, not also for a trip back to this process,
- * whose event loop may be busy with other steps.
+ * inlined as literals). The events are sealed by that COMMIT (no position is
+ * returned): the ledger lock is held only for the commit itself.
  */
 export async function appendWithJobsAndCommit(client: pg.PoolClient, specs: readonly JobSpec[], eventsJson: string): Promise<void> {
-  const specsLiteral = client.escapeLiteral(JSON.stringify(specs));
-  const eventsLiteral = client.escapeLiteral(eventsJson);
   const done = appendTimer('append_with_jobs_and_commit');
-  await client.query(`select pipelines.commit_step(${specsLiteral}::json, ${eventsLiteral}::jsonb); commit`).finally(done);
+  await client
+    .query(`select pipelines.commit_step(${literal(JSON.stringify(specs))}::json, ${literal(eventsJson)}::jsonb, true); commit`)
+    .finally(done);
 }

@@ -100,7 +100,7 @@ async function matchJobs(pool: pg.Pool, action: BulkAction, filter: BulkFilter, 
     // One snapshot: the ids and the head agree (a job's state changes in the
     // transaction that appends the event saying so).
     await client.query('begin isolation level repeatable read read only');
-    const headRow = await client.query<{ head: string | null }>('select max(position) as head from ledger.events');
+    const headRow = await client.query<{ head: string | null }>('select max(last_position) as head from ledger.blocks');
     const { rows } = await client.query<{ job_id: string }>(
       `select job_id from pipelines.jobs where ${where.join(' and ')} order by created_at, job_id limit $${values.length}`,
       values,

@@ -86,9 +86,8 @@ export async function replay(
 async function readPage(db: Queryable, after: number, until: number | undefined, limit: number): Promise<LedgerEvent[]> {
   const { rows } = await db.query<{ position: number; type: string; data: Record<string, unknown>; recorded_at: string }>({
     text: `select position, type, data, recorded_at
-             from ledger.events where position > $1 and ($2::bigint is null or position <= $2)
-            order by position limit $3`,
-    values: [after, until ?? null, limit],
+             from ledger.events_between($1, $2) limit $3`,
+    values: [after, Math.min(until ?? Number.MAX_SAFE_INTEGER, after + limit), limit],
     types: REPLAY_TYPES,
   });
   return rows.map((row) => ({

@@ -1,8 +1,16 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 
-/** Appends `count` events inside the open transaction of `client`; returns their positions. */
-export type TxAppender = (client: pg.PoolClient, count: number, marker: Record<string, unknown>) => Promise<number[]>;
+/**
+ * Appends `count` events inside the open transaction of `client`; returns
+ * their positions, or (for appends sealed at COMMIT) a function that reads
+ * them after the commit.
+ */
+export type TxAppender = (
+  client: pg.PoolClient,
+  count: number,
+  marker: Record<string, unknown>,
+) => Promise<number[] | (() => Promise<number[]>)>;
 
 export interface ReaderHandle {
   readonly start: number;
@@ -26,6 +34,7 @@ export interface HarnessOptions {
 export interface HarnessResult {
   readonly committed: number[];
   readonly rolledBack: number;
+  readonly savepointRollbacks: number;
   readonly readers: ReaderHandle[];
 }
 
@@ -47,6 +56,7 @@ export async function runOrderingHarness(options: HarnessOptions): Promise<Harne
 
   const committed: number[] = [];
   let rolledBack = 0;
+  let savepointRollbacks = 0;
   let done = 0;
   const total = writers * transactionsPerWriter;
   let midwayRun: Promise<void> | undefined;
@@ -56,6 +66,13 @@ export async function runOrderingHarness(options: HarnessOptions): Promise<Harne
       const client = await pool.connect();
       try {
         await client.query('begin');
+        if (Math.random() < 0.15) {
+          // An append rolled back to a savepoint leaves nothing behind either.
+          await client.query('savepoint s');
+          await options.appendInTx(client, 1 + Math.floor(Math.random() * 3), { writer: id, rolledBack: true });
+          await client.query('rollback to savepoint s');
+          savepointRollbacks += 1;
+        }
         const rollback = Math.random() < 0.1;
         const positions = await options.appendInTx(client, 1 + Math.floor(Math.random() * 10), {
           writer: id,
@@ -67,7 +84,7 @@ export async function runOrderingHarness(options: HarnessOptions): Promise<Harne
           rolledBack += 1;
         } else {
           await client.query('commit');
-          committed.push(...positions);
+          committed.push(...(typeof positions === 'function' ? await positions() : positions));
         }
       } finally {
         client.release();
@@ -84,7 +101,7 @@ export async function runOrderingHarness(options: HarnessOptions): Promise<Harne
   await midwayRun;
   await idle.query('rollback');
   idle.release();
-  return { committed: committed.sort((a, b) => a - b), rolledBack, readers };
+  return { committed: committed.sort((a, b) => a - b), rolledBack, savepointRollbacks, readers };
 }
 
 /** Waits until `check` is true, polling; fails after `ms`. */

@@ -20,7 +20,13 @@ describe('append-only ledger and hash chain (invariant 2)', () => {
   it('refuses UPDATE, DELETE and TRUNCATE in the database itself', async () => {
     await assert.rejects(db.pool.query(`update ledger.events set data = '{}' where position = 3`), /append-only: UPDATE/);
     await assert.rejects(db.pool.query('delete from ledger.events where position = 3'), /append-only: DELETE/);
-    await assert.rejects(db.pool.query('truncate ledger.events'), /append-only: TRUNCATE/);
+    await assert.rejects(db.pool.query('insert into ledger.events select * from ledger.events limit 1'), /append-only: INSERT/);
+    // ledger.events is a view over these two tables (sql/000004_seal_at_commit.sql).
+    for (const table of ['ledger.bodies', 'ledger.blocks']) {
+      await assert.rejects(db.pool.query(`update ${table} set block_id = block_id`), /append-only: UPDATE/);
+      await assert.rejects(db.pool.query(`delete from ${table}`), /append-only: DELETE/);
+      await assert.rejects(db.pool.query(`truncate ${table}`), /append-only: TRUNCATE/);
+    }
     assert.deepEqual(await verify(db.pool), {
       ok: true,
       count: 20,
@@ -54,7 +60,7 @@ describe('append-only ledger and hash chain (invariant 2)', () => {
     try {
       await client.query('begin');
       await client.query(`set local session_replication_role = replica`);
-      await client.query(`update ledger.events set data = '{"i": 999}' where position = 7`);
+      await client.query(`update ledger.bodies set data = '{"i": 999}' where ordinal = 7`);
       await client.query('commit');
     } finally {
       client.release();
@@ -78,8 +84,8 @@ describe('append-only ledger and hash chain (invariant 2)', () => {
     try {
       await client.query('begin');
       await client.query(`set local session_replication_role = replica`);
-      await client.query(`update ledger.events set data = '{"i": 6}' where position = 7`);
-      await client.query('delete from ledger.events where position = 12');
+      await client.query(`update ledger.bodies set data = '{"i": 6}' where ordinal = 7`);
+      await client.query('delete from ledger.bodies where ordinal = 12');
       await client.query('commit');
     } finally {
       client.release();

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { append, appendAndCommit } from '../../src/ledger/append.js';
 import { read } from '../../src/ledger/read.js';
+import { verify } from '../../src/ledger/verify.js';
 import type { NewEvent } from '../../src/ledger/types.js';
 import { AppError } from '../../src/ops/errors.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
@@ -46,8 +47,13 @@ describe('append and read', () => {
     );
     assert.deepEqual((await read(db.pool, { after: 1, types: ['job.started'] })).map((e) => e.position), [3]);
     assert.deepEqual((await read(db.pool, { streamType: 'job', streamId: 'b' })).map((e) => e.position), [2]);
-    const { rows } = await db.pool.query('select prev_hash, hash from ledger.events order by position');
-    assert.ok(rows[1].prev_hash.equals(rows[0].hash), 'each event chains to the previous hash');
+    // One append is one block: its events share the block's hash, and the
+    // next block chains to it.
+    await append(db.pool, [{ streamType: 'job', streamId: 'c', type: 'job.created', data: {} }]);
+    const { rows } = await db.pool.query('select position, block_first, block_last, prev_hash, hash from ledger.events order by position');
+    assert.deepEqual(rows.map((r) => [Number(r.block_first), Number(r.block_last)]), [[1, 3], [1, 3], [1, 3], [4, 4]]);
+    assert.ok(rows[3].prev_hash.equals(rows[0].hash), 'each block chains to the previous hash');
+    assert.equal((await verify(db.pool)).ok, true);
   });
 
   it('refuses an append whose expected version does not match, naming both versions, and writes nothing', async () => {
@@ -94,7 +100,7 @@ describe('append and read', () => {
     // The database refuses what slips past the TypeScript checks, too.
     await assert.rejects(
       db.pool.query(`select ledger.append('[{"stream_type":"job","stream_id":"x","type":"job.created","data":[1]}]')`),
-      /events_data_check/,
+      /bodies_data_check/,
     );
     assert.equal(await count(db), before);
   });
@@ -143,5 +149,26 @@ describe('append and read', () => {
     const [event] = await read(db.pool, { after: before });
     assert.deepEqual(event!.data, { text: "it's \\ fine" });
     assert.equal(await count(db), before + 1);
+  });
+
+  it('carries quotes, backslashes and large payloads intact on every path', async () => {
+    const tricky = { s: "it's a \\ back\\slash, a '' pair, \\' and é", nested: { "k'": ["\\n"] } };
+    const big = { blob: 'y'.repeat(100 * 1024), ...tricky };
+    const client = await db.pool.connect();
+    try {
+      const written: number[] = [];
+      for (const data of [tricky, big]) {
+        written.push((await append(db.pool, [{ streamType: 'job', streamId: 'q', type: 'job.noted', data }]))[0]!.position);
+        await client.query('begin');
+        written.push((await appendAndCommit(client, [{ streamType: 'job', streamId: 'q', type: 'job.noted', data }]))[0]!.position);
+      }
+      const events = await read(db.pool, { streamType: 'job', streamId: 'q' });
+      assert.deepEqual(events.map((e) => e.position), written);
+      assert.deepEqual(events.map((e) => e.data), [tricky, tricky, big, big]);
+      assert.deepEqual(events.map((e) => e.streamVersion), [1, 2, 3, 4]);
+    } finally {
+      client.release();
+    }
+    assert.equal((await verify(db.pool)).ok, true);
   });
 });

@@ -37,7 +37,7 @@ describe('appender (group commit)', () => {
         assert.equal(stored.streamVersion, streamVersion);
       }
     }
-    const { rows } = await db.pool.query('select count(distinct xmin::text)::int as n from ledger.events');
+    const { rows } = await db.pool.query('select count(distinct xmin::text)::int as n from ledger.blocks');
     assert.ok(rows[0].n < calls.length, `fewer transactions (${rows[0].n}) than callers (${calls.length})`);
   });
 

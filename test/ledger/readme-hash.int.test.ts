@@ -42,18 +42,20 @@ describe('the hash formula in the README', () => {
     const { rows } = await db.pool.query<{
       position: string; stream_type: string; stream_id: string; stream_version: string; type: string;
       metadata_text: string; data_text: string; recorded_at_text: string; metadata: unknown; data: unknown;
-      prev_hash: Buffer; hash: Buffer;
+      prev_hash: Buffer; hash: Buffer; block_first: string; block_last: string;
     }>(
       // Columns as text, so nothing is re-rendered by the driver; recorded_at as PostgreSQL prints it in UTC.
       `select position, stream_type, stream_id, stream_version, type, metadata::text as metadata_text,
               data::text as data_text, (recorded_at at time zone 'UTC')::text as recorded_at_text,
-              metadata, data, prev_hash, hash
+              metadata, data, prev_hash, hash, block_first, block_last
          from ledger.events order by position`,
     );
     assert.equal(rows.length, 5);
     let prev: Buffer = Buffer.alloc(32);
+    let block: EventText[] = [];
+    let blocks = 0;
     for (const row of rows) {
-      const event: EventText = {
+      block.push({
         position: Number(row.position),
         streamType: row.stream_type,
         streamId: row.stream_id,
@@ -62,15 +64,20 @@ describe('the hash formula in the README', () => {
         metadataText: row.metadata_text,
         dataText: row.data_text,
         recordedAt: isoMicros(row.recorded_at_text),
-      };
-      assert.deepEqual(row.prev_hash, prev, `prev_hash of ${event.position}`);
-      const hash = readmeHash(prev, event);
-      assert.equal(hash.toString('hex'), row.hash.toString('hex'), `hash of event ${event.position}`);
+      });
       // The README's rendering rule for jsonb text holds for these values.
       assert.equal(jsonbText(row.data), row.data_text);
       assert.equal(jsonbText(row.metadata), row.metadata_text);
+      if (Number(row.position) !== Number(row.block_last)) continue;
+      assert.equal(block[0]!.position, Number(row.block_first));
+      assert.deepEqual(row.prev_hash, prev, `prev_hash of the block ending at ${row.position}`);
+      const hash = readmeHash(prev, block);
+      assert.equal(hash.toString('hex'), row.hash.toString('hex'), `hash of the block ending at ${row.position}`);
       prev = hash;
+      block = [];
+      blocks += 1;
     }
+    assert.equal(blocks, 4, 'one block per append');
     const result = await verify(db.pool);
     assert.ok(result.ok);
     assert.equal(result.headHash, prev.toString('hex'));

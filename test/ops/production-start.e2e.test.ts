@@ -2,32 +2,36 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import pg from 'pg';
 
 const run = promisify(execFile);
 
 // scripts/production-start.mjs is the Docker image's install and start-up
 // path without Docker; CI runs it here against a fresh database.
 describe('scripts/production-start.mjs (the image without Docker)', () => {
-  let db: TestDatabase;
+  // An empty database, not a clone of the migrated template: the script runs
+  // migrate itself, as the compose `migrate` service does.
+  const name = `runledger_image_${randomBytes(6).toString('hex')}`;
+  const url = new URL(process.env.DATABASE_URL!);
+  url.pathname = `/${name}`;
+  const admin = async (sql: string) => {
+    const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
 
-  before(async () => {
-    db = await createTestDatabase(2);
-    // The script runs migrate itself, as the compose `migrate` service does: start from an empty schema.
-    // Every schema the migrations made, whichever they are, so a new migration's schema cannot survive.
-    const { rows } = await db.pool.query<{ name: string }>(
-      `select quote_ident(nspname) as name from pg_namespace where nspname not like 'pg\\_%' and nspname not in ('information_schema', 'public')`,
-    );
-    await db.pool.query(`drop schema ${rows.map((r) => r.name).join(', ')} cascade`);
-  });
-  after(async () => {
-    await db?.drop();
-  });
+  before(() => admin(`create database ${name}`));
+  after(() => admin(`drop database if exists ${name} with (force)`));
 
   it('installs production dependencies only, migrates, starts serve and work, passes the HEALTHCHECK and stops on SIGTERM', { timeout: 240_000 }, async () => {
     const { stdout } = await run(process.execPath, [path.join('scripts', 'production-start.mjs')], {
-      env: { ...process.env, DATABASE_URL: db.url },
+      env: { ...process.env, DATABASE_URL: url.toString() },
       maxBuffer: 16 * 1024 * 1024,
     }).catch((error: { stdout?: string; stderr?: string; message: string }) => {
       throw new Error(`${error.message}\n${error.stdout ?? ''}\n${error.stderr ?? ''}`);

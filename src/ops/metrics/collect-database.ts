@@ -6,8 +6,8 @@ const SEVERITIES = ['warning', 'critical'];
 
 const COLLECT_SQL = `
 select h.head, c.position as checkpoint,
-       coalesce(extract(epoch from clock_timestamp() - (select recorded_at from ledger.events where position = c.position + 1)), 0)::float8 as lag_seconds
-  from (select coalesce(max(position), 0) as head from ledger.events) h, projection.checkpoint c;
+       coalesce(extract(epoch from clock_timestamp() - (select sealed_at from ledger.blocks where last_position > c.position order by last_position limit 1)), 0)::float8 as lag_seconds
+  from (select coalesce(max(last_position), 0) as head from ledger.blocks) h, projection.checkpoint c;
 select queue, pipeline, depth from projection.queues;
 select queue, pipeline, extract(epoch from clock_timestamp() - min(coalesce(run_at, queued_at)))::float8 as age
   from projection.steps

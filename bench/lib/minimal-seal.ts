@@ -1,0 +1,58 @@
+// The minimal seal of ../shared/experiments/seal-at-commit.mjs, for the
+// append bench's "where does the rest go" rows: single-stream appends, bodies
+// with a digest and a per-stream version under a per-stream lock, and a
+// deferred trigger that takes the ordering lock at commit to write one narrow
+// block row. `append_unordered` does the same per-event work with no ordering
+// lock. Not the ledger: a yardstick for it.
+export const MINIMAL_SEAL_SQL = `
+create schema seal;
+create sequence seal.block_seq;
+create table seal.bodies (block_id bigint not null, ordinal int not null, stream_type text not null, stream_id text not null,
+  stream_version bigint not null, type text not null, data jsonb not null, metadata jsonb not null default '{}',
+  digest bytea not null, primary key (block_id, ordinal), unique (stream_type, stream_id, stream_version));
+create table seal.blocks (last_position bigint primary key, first_position bigint not null, block_id bigint not null unique,
+  n int not null, sealed_at timestamptz not null, root bytea not null, prev_hash bytea not null, hash bytea not null);
+create function seal.seal() returns trigger language plpgsql as $$
+declare v_n int; v_root bytea; v_last bigint; v_prev bytea; v_at timestamptz;
+begin
+  select count(*), sha256(string_agg(digest, ''::bytea order by ordinal)) into v_n, v_root from seal.bodies where block_id = new.block_id;
+  perform pg_advisory_xact_lock(7316299);
+  select last_position, hash into v_last, v_prev from seal.blocks order by last_position desc limit 1;
+  v_last := coalesce(v_last, 0); v_prev := coalesce(v_prev, '\\x00'::bytea); v_at := clock_timestamp();
+  insert into seal.blocks values (v_last + v_n, v_last + 1, new.block_id, v_n, v_at, v_root, v_prev,
+    sha256(v_prev || int8send(v_last + 1) || int4send(v_n) || v_root));
+  perform pg_notify('seal', (v_last + v_n)::text);
+  return null;
+end $$;
+create constraint trigger seal after insert on seal.bodies deferrable initially deferred
+  for each row when (new.ordinal = 1) execute function seal.seal();
+create table seal.bodies2 (like seal.bodies including all);
+create function seal.seal_nolock() returns trigger language plpgsql as $$
+begin perform pg_notify('seal', new.block_id::text); return null; end $$;
+create constraint trigger seal2 after insert on seal.bodies2 deferrable initially deferred
+  for each row when (new.ordinal = 1) execute function seal.seal_nolock();
+create function seal.append(p_events jsonb) returns bigint language plpgsql as $$
+declare v_block bigint := nextval('seal.block_seq'); v_st text; v_si text; v_ver bigint;
+begin
+  v_st := p_events->0->>'stream_type'; v_si := p_events->0->>'stream_id';
+  perform pg_advisory_xact_lock(7316298, hashtext(v_st || '/' || v_si));
+  select coalesce(max(stream_version), 0) into v_ver from seal.bodies where stream_type = v_st and stream_id = v_si;
+  insert into seal.bodies (block_id, ordinal, stream_type, stream_id, stream_version, type, data, metadata, digest)
+  select v_block, n, e->>'stream_type', e->>'stream_id', v_ver + n, e->>'type', e->'data', coalesce(e->'metadata', '{}'),
+         sha256(convert_to(jsonb_build_array(e->>'stream_type', e->>'stream_id', e->>'type', coalesce(e->'metadata','{}'), e->'data')::text, 'UTF8'))
+    from jsonb_array_elements(p_events) with ordinality t(e, n);
+  return v_block;
+end $$;
+create function seal.append_unordered(p_events jsonb) returns bigint language plpgsql as $$
+declare v_block bigint := nextval('seal.block_seq'); v_st text; v_si text; v_ver bigint;
+begin
+  v_st := p_events->0->>'stream_type'; v_si := p_events->0->>'stream_id';
+  perform pg_advisory_xact_lock(7316298, hashtext(v_st || '/' || v_si));
+  select coalesce(max(stream_version), 0) into v_ver from seal.bodies2 where stream_type = v_st and stream_id = v_si;
+  insert into seal.bodies2 (block_id, ordinal, stream_type, stream_id, stream_version, type, data, metadata, digest)
+  select v_block, n, e->>'stream_type', e->>'stream_id', v_ver + n, e->>'type', e->'data', coalesce(e->'metadata', '{}'),
+         sha256(convert_to(jsonb_build_array(e->>'stream_type', e->>'stream_id', e->>'type', coalesce(e->'metadata','{}'), e->'data')::text, 'UTF8'))
+    from jsonb_array_elements(p_events) with ordinality t(e, n);
+  return v_block;
+end $$;
+`;
