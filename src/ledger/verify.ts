@@ -53,16 +53,22 @@ export async function verify(db: Queryable, options: VerifyOptions = {}): Promis
     return { ok: false, count: 0, position: checkpoint.position, reason: `--from ${from} starts after the checkpoint's position ${checkpoint.position}` };
   }
   if (from > 0) {
-    // A position inside a block starts the audit at its block's first event, chained from the stored prev_hash.
-    const { rows } = await db.query<{ first_position: string; prev_hash: Buffer }>(
-      'select first_position, prev_hash from ledger.blocks where last_position >= $1 order by last_position limit 1',
+    // The end of a block: trust its hash. A position inside a block starts
+    // the audit at that block's first event, chained from its stored prev_hash.
+    const { rows } = await db.query<{ first_position: string; last_position: string; prev_hash: Buffer; hash: Buffer }>(
+      'select first_position, last_position, prev_hash, hash from ledger.blocks where last_position >= $1 order by last_position limit 1',
       [from],
     );
-    if (!rows[0] || Number(rows[0].first_position) > from) {
+    const block = rows[0];
+    if (!block || Number(block.first_position) > from) {
       return { ok: false, count: 0, position: from, reason: `--from: position ${from} is not in the ledger` };
     }
-    from = Number(rows[0].first_position) - 1;
-    previousHash = rows[0].prev_hash;
+    if (Number(block.last_position) === from) {
+      previousHash = block.hash;
+    } else {
+      from = Number(block.first_position) - 1;
+      previousHash = block.prev_hash;
+    }
   }
   let expectedPosition = from + 1;
   let digests: Buffer[] = [];

@@ -9,22 +9,32 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { appendMixedLedger, runledger } from './cli.js';
 import { demoSource } from '../projections/helpers.js';
 
-/** What a malicious superuser does: triggers off, change one event, re-hash everything after it. */
+/**
+ * What a malicious superuser does: triggers off (on the base tables of the
+ * ledger.events view), change one event and its digest, then re-hash its
+ * block and every block after it, exactly as the seal would.
+ */
 const REWRITE_SQL = `
 do $$
 declare
+  v_block ledger.blocks;
   v_prev bytea;
-  r record;
+  v_root bytea;
+  r ledger.blocks;
 begin
   set local session_replication_role = replica;
-  update ledger.events set data = data || '{"rewritten": true}' where position = $1;
-  select hash into v_prev from ledger.events where position = $1 - 1;
-  for r in select * from ledger.events where position >= $1 order by position loop
-    update ledger.events
-       set prev_hash = v_prev,
-           hash = ledger.event_hash(v_prev, r.position, r.stream_version, r.recorded_at,
-                                    ledger.content_digest(r.stream_type, r.stream_id, r.type, r.metadata, r.data))
-     where position = r.position
+  select * into v_block from ledger.blocks where first_position <= $1 and last_position >= $1;
+  update ledger.bodies
+     set data = data || '{"rewritten": true}',
+         digest = ledger.event_digest(stream_type, stream_id, stream_version, type, metadata, data || '{"rewritten": true}')
+   where block_id = v_block.block_id and ordinal = $1 - v_block.first_position + 1;
+  v_prev := v_block.prev_hash;
+  for r in select * from ledger.blocks where last_position >= v_block.last_position order by last_position loop
+    select sha256(string_agg(digest, ''::bytea order by ordinal)) into v_root from ledger.bodies where block_id = r.block_id;
+    update ledger.blocks
+       set prev_hash = v_prev, root = v_root,
+           hash = ledger.block_hash(v_prev, r.first_position, r.last_position, r.sealed_at, v_root)
+     where last_position = r.last_position
     returning hash into v_prev;
   end loop;
 end

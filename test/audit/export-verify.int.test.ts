@@ -108,18 +108,38 @@ describe('export bundles and offline verification', () => {
   });
 
   it('a truncated tail is caught by the header, and by --expect-head even when the header is edited', async () => {
-    const truncated = lines.slice(0, -5);
+    // The last block is the last 20 tricky events (appended 20 at a time): cut it off whole.
+    const truncated = lines.slice(0, -20);
     const result = await verifyLines('truncated.ndjson', truncated);
     assert.equal(result.code, 1);
-    assert.match(result.stdout, new RegExp(`bundle truncated: the header says it ends at ${count}, the last event is ${count - 5}`));
+    assert.match(result.stdout, new RegExp(`bundle truncated: the header says it ends at ${count}, the last event is ${count - 20}`));
 
     const header = JSON.parse(truncated[0]!);
-    header.to = count - 5;
+    header.to = count - 20;
     truncated[0] = JSON.stringify(header);
     assert.equal((await verifyLines('truncated-edited.ndjson', truncated)).code, 0, 'without the expected head a shorter valid chain passes');
     const caught = await verifyLines('truncated-edited.ndjson', truncated, ['--expect-head', dbHead]);
     assert.equal(caught.code, 1);
-    assert.match(caught.stdout, new RegExp(`^bad ${count - 4} head hash [0-9a-f]{64} at ${count - 5} is not the expected ${dbHead}`));
+    assert.match(caught.stdout, new RegExp(`^bad ${count - 19} head hash [0-9a-f]{64} at ${count - 20} is not the expected ${dbHead}`));
+
+    // Cut inside a block, header edited to match: the block cannot be sealed.
+    const inside = lines.slice(0, -5);
+    inside[0] = JSON.stringify({ ...JSON.parse(inside[0]!), to: count - 5 });
+    const early = await verifyLines('inside.ndjson', inside);
+    assert.equal(early.code, 1);
+    assert.match(early.stdout, new RegExp(`^bad ${count - 4} block ${count - 19}\\.\\.${count} ends early`));
+  });
+
+  it('a changed seal (a block\'s time or hash on its first event) is reported at the block\'s first position; a changed field inside at its event', async () => {
+    const first = JSON.parse(lines[601]!);
+    assert.deepEqual([first.block_first, first.block_last, first.hash_scheme], [601, 620, 2]);
+    const sealed = [...lines];
+    sealed[601] = sealed[601]!.replace(/"recorded_at":"(\d{4})/, (_, year: string) => `"recorded_at":"${Number(year) + 1}`);
+    const changedFirst = await verifyLines('seal-first.ndjson', sealed);
+    assert.match(changedFirst.stdout, /^bad 602 content does not match its hash \(its block fields differ/, 'the next event disagrees with the changed first one');
+    const digest = [...lines];
+    digest[610] = digest[610]!.replace(/"digest":"(.)/, (_, c: string) => `"digest":"${c === 'a' ? 'b' : 'a'}`);
+    assert.match((await verifyLines('digest.ndjson', digest)).stdout, /^bad 610 content does not match its hash \(the event was altered\)/);
   });
 
   it('export --from N --to M carries the anchor before N and verifies on its own; verify --from N checks the rest in the database', async () => {

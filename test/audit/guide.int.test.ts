@@ -88,23 +88,29 @@ describe('the auditors\' guide (docs/auditing.md) and the runledger_auditor role
   });
 
   it('the pure-SQL chain check names the first altered event', async () => {
-    const chain = guideBlocks().find((block) => block.includes('row_number() over w'))!;
+    const chain = guideBlocks().find((block) => block.includes('previous_hash'))!;
     await db.pool.query(`do $$ begin
       set local session_replication_role = replica;
-      update ledger.events set data = data || '{"x": 1}' where position = 1234;
+      update ledger.bodies b set data = b.data || '{"x": 1}'
+        from ledger.blocks k where b.block_id = k.block_id and k.first_position + b.ordinal - 1 = 1234;
     end $$`);
     const { rows } = await auditor.query(chain);
     assert.deepEqual(rows, [{ position: '1234', problem: 'content does not match its hash' }]);
   });
 
   it('the auditor can read what the guide says and write nothing, nor call ledger.append', async () => {
-    for (const table of ['ledger.events', 'ledger.checkpoints', 'runledger.model_snapshots', 'projection.jobs', 'projection.steps', 'projection.checkpoint']) {
+    for (const table of ['ledger.events', 'ledger.bodies', 'ledger.blocks', 'ledger.checkpoints', 'runledger.model_snapshots', 'projection.jobs', 'projection.steps', 'projection.checkpoint']) {
       await auditor.query(`select * from ${table} limit 1`);
     }
     const refused = [
       `insert into ledger.events (position, stream_type, stream_id, stream_version, type, data, recorded_at, prev_hash, hash) values (999999, 'x', 'y', 1, 'x.y', '{}', now(), '\\x00', '\\x00')`,
       `update ledger.events set type = 'x.y' where position = 1`,
       `delete from ledger.events where position = 1`,
+      `insert into ledger.bodies (block_id, ordinal, stream_type, stream_id, stream_version, type, data, digest) values (-1, 1, 'x', 'y', 1, 'x.y', '{}', '\\x00')`,
+      `insert into ledger.blocks values (999999, 999999, -1, now(), '\\x00', '\\x00', '\\x00', 2)`,
+      `update ledger.blocks set hash = prev_hash`,
+      `update ledger.bodies set data = '{}'`,
+      `select ledger.append_at_commit('[{"stream_type": "job", "stream_id": "x", "type": "job.created", "data": {}}]')`,
       `select ledger.append('[{"stream_type": "job", "stream_id": "x", "type": "job.created", "data": {}}]')`,
       `insert into ledger.checkpoints values (1, '\\x00', now(), '\\x00', '\\x00')`,
       `delete from ledger.checkpoints`,
