@@ -12,7 +12,8 @@ COPY tsconfig.json ./
 COPY src ./src
 COPY test ./test
 COPY bench ./bench
-RUN npx tsc -p tsconfig.json
+COPY scripts/build-dashboard.mjs ./scripts/build-dashboard.mjs
+RUN npm run build
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production
@@ -22,6 +23,7 @@ COPY package.json package-lock.json ./
 # and its PostgreSQL binaries: containers always use DATABASE_URL.
 RUN npm ci --omit=dev --omit=optional --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist/src ./dist/src
+COPY --from=build /app/dist/dashboard ./dist/dashboard
 COPY sql ./sql
 COPY scripts/healthcheck.mjs ./scripts/healthcheck.mjs
 USER node

@@ -9,6 +9,8 @@ const benches: Record<string, () => Promise<Bench>> = {
   rebuild: async () => (await import('./rebuild.js')).default,
   dispatch: async () => (await import('./dispatch.js')).default,
   pipeline: async () => (await import('./pipeline.js')).default,
+  scale: async () => (await import('./scale.js')).default,
+  ui: async () => (await import('./ui.js')).default,
   api: async () => (await import('./api.js')).default,
   audit: async () => (await import('./audit.js')).default,
 };

@@ -80,8 +80,9 @@ async function main() {
     }
     step('npm ci --omit=dev --omit=optional: no embedded PostgreSQL, no devDependencies');
 
-    // COPY dist/src, sql, scripts/healthcheck.mjs
+    // COPY dist/src, dist/dashboard, sql, scripts/healthcheck.mjs
     await fs.cp(path.join(ROOT, 'dist', 'src'), path.join(dir, 'dist', 'src'), { recursive: true });
+    await fs.cp(path.join(ROOT, 'dist', 'dashboard'), path.join(dir, 'dist', 'dashboard'), { recursive: true });
     await fs.cp(path.join(ROOT, 'sql'), path.join(dir, 'sql'), { recursive: true });
     await fs.mkdir(path.join(dir, 'scripts'));
     await fs.copyFile(path.join(ROOT, 'scripts', 'healthcheck.mjs'), path.join(dir, 'scripts', 'healthcheck.mjs'));
@@ -130,6 +131,9 @@ async function main() {
     const ready = JSON.parse(health.stdout.slice(health.stdout.indexOf('{')));
     if (ready.status !== 'ok') throw new Error(`/health/ready is ${ready.status}: ${ready.reasons.join('; ')}`);
     step(`HEALTHCHECK: /health/ready 200 ${ready.status} (${Object.keys(ready.checks).join(', ')})`);
+    const page = await fetch(`http://127.0.0.1:${httpPort}/`);
+    if (page.status !== 200 || !(await page.text()).includes('/assets/app.js')) throw new Error(`GET / (the dashboard) answered ${page.status}`);
+    step('GET /: the dashboard page');
 
     // The worker registered (serve reads it from the database) and exports its own metrics.
     const workersOnline = async () => {

@@ -20,6 +20,7 @@
 --   (7316204, h)   LEDGER_STREAM_LOCK_SPACE  per stream, every append (000004), until COMMIT
 --   (7316, 1)      PROJECTOR_LOCK      the leading projector (session)
 --   (7316, 2)      REBUILD_LOCK        a rebuild of the read model (session)
+--   (7316, 3)      ARCHIVER_LOCK       the read-model retention task (session)
 
 create schema if not exists ledger;
 

@@ -54,6 +54,12 @@ export interface DemoOptions {
   readonly failureRate?: number;
   /** Jobs in flight at once. (Default: 30) */
   readonly concurrentJobs?: number;
+  /**
+   * Emulate the retention task: after every `every` events, `job.archived`
+   * for the finished jobs beyond the newest `keepFinished` (oldest first).
+   * An archived dead letter is no longer retried. (Default: no archiving)
+   */
+  readonly archive?: { readonly every: number; readonly keepFinished: number };
 }
 
 /** mulberry32: small, fast, and the same everywhere. */
@@ -205,7 +211,22 @@ export function* demoEvents(options: DemoOptions = {}): Generator<TypedNewEvent,
     yield startWorker();
   }
   const active: Generator<TypedNewEvent, DeadJob | undefined>[] = [];
+  const archive = options.archive;
+  /** Finished jobs not archived yet, oldest first. */
+  const finished = new Map<string, string>();
+  let sinceArchive = 0;
   for (;;) {
+    if (archive && sinceArchive >= archive.every) {
+      sinceArchive = 0;
+      let excess = finished.size - archive.keepFinished;
+      for (const [jobId, pipeline] of finished) {
+        if (excess-- <= 0) break;
+        finished.delete(jobId);
+        const dead = deadLetters.findIndex((d) => d.jobId === jobId);
+        if (dead >= 0) deadLetters.splice(dead, 1);
+        yield ev('job', jobId, 'job.archived', { jobId, pipeline, reason: 'max_jobs' });
+      }
+    }
     tick += 1;
     const roll = random();
     if (active.length < concurrent && roll < 0.08) {
@@ -216,6 +237,7 @@ export function* demoEvents(options: DemoOptions = {}): Generator<TypedNewEvent,
     if (roll > 0.97) {
       const event = sideEvent();
       if (event) {
+        sinceArchive += 1;
         yield event;
         continue;
       }
@@ -228,7 +250,15 @@ export function* demoEvents(options: DemoOptions = {}): Generator<TypedNewEvent,
       if (next.value) deadLetters.push(next.value);
       continue;
     }
-    yield next.value;
+    sinceArchive += 1;
+    const event = next.value;
+    if (archive && (event.type === 'job.completed' || event.type === 'job.failed' || event.type === 'job.cancelled')) {
+      const { jobId, pipeline } = event.data as { jobId: string; pipeline: string };
+      finished.set(jobId, pipeline);
+    } else if (archive && event.type === 'job.retried') {
+      finished.delete((event.data as { jobId: string }).jobId);
+    }
+    yield event;
   }
 
   function sideEvent(): TypedNewEvent | undefined {
@@ -285,6 +315,7 @@ export function* demoEvents(options: DemoOptions = {}): Generator<TypedNewEvent,
     }
     if (deadLetters.length > 0) {
       const dead = deadLetters.splice(Math.floor(random() * deadLetters.length), 1)[0]!;
+      finished.delete(dead.jobId);
       const steps = PIPELINES[dead.pipeline]!.filter((d) => !dead.done.has(d.name) && d.after.every((a) => dead.done.has(a))).map((d) => d.name);
       active.push(
         (function* (): Generator<TypedNewEvent, DeadJob | undefined> {

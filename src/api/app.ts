@@ -1,6 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
+import { dashboardRoutes as dashboardPage } from '../dashboard/route.js';
 import { AppError } from '../ops/errors.js';
 import { httpMetrics } from '../ops/metrics/http-metrics.js';
 import { metrics } from '../ops/metrics/registry.js';
@@ -75,5 +76,6 @@ export function createApp(deps: ApiDeps): ApiApp {
   checkpointsRoutes(app, deps);
   dashboardDiffRoutes(app, deps);
   docsRoutes(app);
+  app.route('/', dashboardPage({ wsPort: deps.wsPort, tokenRequired: deps.config.token !== undefined, queueWarnDepth: deps.config.queueWarnDepth, queueCriticalDepth: deps.config.queueCriticalDepth }));
   return app;
 }

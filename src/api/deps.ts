@@ -12,7 +12,8 @@ export interface ApiDeps {
   readonly config: Pick<
     Config,
     'token' | 'readTokens' | 'signingKey' | 'maxMessageBytes' | 'maxBufferedBytes' | 'replayLimit' | 'writeRatePerSecond' | 'writeBurst' | 'ticketTtlMs'
-  >;
+  > &
+    Partial<Pick<Config, 'queueWarnDepth' | 'queueCriticalDepth'>>;
   readonly db: pg.Pool;
   readonly feed: Feed;
   readonly logger: Logger;
@@ -23,6 +24,8 @@ export interface ApiDeps {
   readonly shutdown?: AbortSignal;
   /** Open streams per client address, shared with the WebSocket server. (Default: none, SSE streams are not capped) */
   readonly addressLimit?: AddressLimit;
+  /** The port of this process's WebSocket stream server, told to the dashboard page. */
+  readonly wsPort?: number;
   /** Interval of SSE heartbeat comments, ms. (Default: 15000) */
   readonly heartbeatMs?: number;
   /** `/health/*` and `/metrics*` (src/commands/ops-routes.ts), mounted outside `/api` and its auth. (Default: none) */

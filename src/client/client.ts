@@ -40,7 +40,11 @@ export interface StreamClientOptions {
   readonly onCaughtUp?: (offset: number) => void;
   /** Error frames, refusals and connection failures; the client keeps retrying unless it `stopped`. */
   readonly onError?: (error: StreamClientError) => void;
+  /** Connection state changes: `connecting` (first try), `open` (hello received), `reconnecting` (waiting to retry), `stopped`. */
+  readonly onStatus?: (status: StreamStatus, transport: 'ws' | 'sse') => void;
 }
+
+export type StreamStatus = 'connecting' | 'open' | 'reconnecting' | 'stopped';
 
 export interface StreamClientError {
   readonly code: string;
@@ -103,6 +107,7 @@ export function createStreamClient(options: StreamClientOptions): StreamClient {
       case 'hello':
         attempt = 0;
         wsFailures = 0;
+        options.onStatus?.('open', transport);
         return;
       case 'snapshot':
         model = frame.model as Model;
@@ -131,6 +136,7 @@ export function createStreamClient(options: StreamClientOptions): StreamClient {
 
   const reconnect = () => {
     if (closed) return;
+    options.onStatus?.('reconnecting', transport);
     const delay = backoffDelay(attempt, options.backoff);
     attempt += 1;
     timer = setTimeout(connect, delay);
@@ -146,7 +152,10 @@ export function createStreamClient(options: StreamClientOptions): StreamClient {
       opened = true;
       connections += 1;
     };
-    ws.onmessage = (event) => onFrame(JSON.parse(String(event.data)) as ServerFrame);
+    ws.onmessage = (event) => {
+      if (typeof performance !== 'undefined' && typeof performance.mark === 'function' && String(event.data).startsWith('{"type":"snapshot"')) performance.mark('runledger:snapshot-frame');
+      onFrame(JSON.parse(String(event.data)) as ServerFrame);
+    };
     ws.onerror = () => {};
     ws.onclose = (event) => {
       socket = undefined;
@@ -193,12 +202,14 @@ export function createStreamClient(options: StreamClientOptions): StreamClient {
   }
 
   function stop() {
+    if (!closed) options.onStatus?.('stopped', transport);
     closed = true;
     if (timer !== undefined) clearTimeout(timer);
     socket?.close(1000, 'client closed');
     abort?.abort();
   }
 
+  options.onStatus?.('connecting', transport);
   connect();
   return {
     get offset() {

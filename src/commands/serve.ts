@@ -79,7 +79,7 @@ export async function startServers(db: pg.Pool, databaseUrl: string, { config, l
   const stream = await startStreamServer({ config, db, feed, logger, serverId, snapshot, addressLimit, authenticate: wsAuthenticate(authenticator) });
   const shutdown = new AbortController();
   const ops = opsRoutes({ config, db, doorbell, projector, wsPort: stream.port, shutdown: shutdown.signal });
-  const app = createApp({ config, db, feed, logger, serverId, snapshot, addressLimit, shutdown: shutdown.signal, ops, authenticator });
+  const app = createApp({ config, db, feed, logger, serverId, snapshot, addressLimit, shutdown: shutdown.signal, ops, authenticator, wsPort: stream.port });
   const http = await new Promise<ServerType>((resolve, reject) => {
     const server = serve({ fetch: app.fetch, port: config.httpPort, hostname: config.host }, () => resolve(server));
     server.once('error', reject);

@@ -16,6 +16,8 @@ export const QUEUES: Record<Priority, string> = {
   background: 'background',
 };
 
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
 interface JobRef {
   readonly jobId: string;
   readonly pipeline: string;
@@ -41,6 +43,12 @@ export interface EventData {
   'job.cancelled': JobRef & { readonly reason: string };
   /** A dead-lettered (failed) job sent back to work; `steps` are the steps queued again. */
   'job.retried': JobRef & { readonly steps: readonly string[] };
+  /**
+   * A finished job leaves the live read model for the archive tables
+   * (src/projections); appended by the retention maintenance task. Final:
+   * an archived job is not retried.
+   */
+  'job.archived': JobRef & { readonly reason: 'retention' | 'max_jobs' };
 
   'step.queued': StepRef & {
     readonly queue: string;
@@ -57,6 +65,14 @@ export interface EventData {
     readonly agentType?: string;
   };
   'step.progress': StepRef & { readonly percent: number; readonly message?: string };
+  /**
+   * Lines a step handler wrote with `ctx.log`, in batches. `dropped` counts
+   * the lines of this attempt refused so far beyond the per-attempt cap.
+   */
+  'step.log': StepRef & {
+    readonly lines: readonly { readonly at: string; readonly level: LogLevel; readonly message: string; readonly fields?: Record<string, unknown> }[];
+    readonly dropped: number;
+  };
   'step.completed': StepRef & {
     readonly workerId: string;
     readonly durationMs: number;
@@ -133,8 +149,8 @@ export interface EventData {
 export type EventType = keyof EventData;
 
 export const EVENT_TYPES = [
-  'job.created', 'job.started', 'job.completed', 'job.failed', 'job.cancelled', 'job.retried',
-  'step.queued', 'step.started', 'step.progress', 'step.completed', 'step.failed', 'step.retrying',
+  'job.created', 'job.started', 'job.completed', 'job.failed', 'job.cancelled', 'job.retried', 'job.archived',
+  'step.queued', 'step.started', 'step.progress', 'step.log', 'step.completed', 'step.failed', 'step.retrying',
   'worker.started', 'worker.stopped', 'worker.offline', 'worker.online', 'worker.load',
   'queue.paused', 'queue.resumed', 'queue.throttled', 'alert.raised', 'alert.cleared',
 ] as const satisfies readonly EventType[];

@@ -59,6 +59,10 @@ export interface Config {
   readonly demoFailureRate: number;
   /** pino log level. (Default: info) */
   readonly logLevel: string;
+  /** Finished jobs leave the live read model for the archive this long after they finished, ms; the variable takes a duration such as 90s, 15m, 1h, 2d (a plain number is seconds). (Default: 3600000) */
+  readonly retainFinishedMs: number;
+  /** At most this many finished jobs stay in the live read model; the oldest beyond it are archived. (Default: 50) */
+  readonly retainMaxJobs: number;
   /** Bearer token `/metrics` requires when set. (Default: unset, /metrics is open: it holds counts, no job data) */
   readonly metricsToken: string | undefined;
   /** `/health/ready` reports degraded when the read model's oldest unapplied event is older than this, seconds. (Default: 30) */
@@ -106,6 +110,8 @@ export function readConfig(env: Env = process.env): Config {
     demoJobsPerSecond: num(env, 'RUNLEDGER_DEMO_JOBS_PER_SECOND', 1),
     demoFailureRate: num(env, 'RUNLEDGER_DEMO_FAILURE_RATE', 0.05),
     logLevel: env.LOG_LEVEL ?? 'info',
+    retainFinishedMs: duration(env, 'RUNLEDGER_RETAIN_FINISHED', 3_600_000),
+    retainMaxJobs: int(env, 'RUNLEDGER_RETAIN_MAX_JOBS', 50),
     metricsToken: nonEmpty(env.RUNLEDGER_METRICS_TOKEN),
     readyMaxLagSeconds: num(env, 'RUNLEDGER_READY_MAX_LAG_SECONDS', 30),
     metricsPort: nonEmpty(env.RUNLEDGER_METRICS_PORT) === undefined ? undefined : int(env, 'RUNLEDGER_METRICS_PORT', 0),
@@ -128,6 +134,16 @@ function every(env: Env, name: string, fallback: { events: number; seconds: numb
     else result.events = Number(match[1]);
   }
   return result;
+}
+
+const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+function duration(env: Env, name: string, fallbackMs: number): number {
+  const raw = nonEmpty(env[name])?.trim();
+  if (raw === undefined) return fallbackMs;
+  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/.exec(raw);
+  if (!match) throw new Error(`${name} must be a duration such as 90s, 15m, 1h or 2d, got ${JSON.stringify(raw)}`);
+  return Math.round(Number(match[1]) * DURATION_UNITS_MS[match[2] ?? 's']!);
 }
 
 function readTokens(env: Env): { name: string; token: string }[] {

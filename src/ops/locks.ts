@@ -37,3 +37,5 @@ export const PROJECTIONS_LOCK_SPACE = 7316;
 export const PROJECTOR_LOCK = 1;
 /** Held (session-level) for the whole of a rebuild: one at a time. */
 export const REBUILD_LOCK = 2;
+/** Held (session-level) by the read-model retention task while it archives (src/pipelines/archive-finished.ts): one at a time. */
+export const ARCHIVER_LOCK = 3;

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { z } from 'zod';
-import type { Priority } from '../events/catalogue.js';
+import type { LogLevel, Priority } from '../events/catalogue.js';
 
 /** What a step handler receives. */
 export interface StepContext<TInput = unknown> {
@@ -25,6 +25,12 @@ export interface StepContext<TInput = unknown> {
   progress(percent: number, message?: string): Promise<void>;
   /** Token and cost usage, reported on `step.completed`. */
   usage(tokens: number, costUsd: number): void;
+  /**
+   * A log line, appended to the ledger as part of a `step.log` batch (in its
+   * own short transaction, so the lines of a failed attempt stay). Capped per
+   * attempt; lines beyond the cap are counted as dropped. Never throws.
+   */
+  log(level: LogLevel, message: string, fields?: Record<string, unknown>): void;
 }
 
 export interface RetryPolicy {

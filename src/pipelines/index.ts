@@ -11,6 +11,7 @@ export { pausePipeline, resumePipeline, pausedPipelines } from './pause.js';
 export { listDeadLetters, type DeadLetter } from './dead-letters.js';
 export { startWorker, type WorkerOptions, type RunningWorker } from './start-worker.js';
 export { sweep, type SweepConfig, type SweepResult } from './sweep.js';
+export { archiveFinished, type ArchiveConfig, type ArchiveOptions, type ArchiveResult } from './archive-finished.js';
 export { startSweeper, type SweeperOptions } from './start-sweeper.js';
 export { registerDemoPipelines, startDemoLoad, type DemoLoadOptions } from './demo/index.js';
 export { bulkAction, type BulkAction, type BulkFilter, type BulkResult } from './bulk.js';

@@ -19,6 +19,14 @@ export async function retryJob(pool: pg.Pool, jobId: string, options: OperatorOp
     if (job.state !== 'failed') {
       throw new AppError(409, 'job_not_failed', `jobId: job ${jobId} is ${job.state}; only failed jobs can be retried`, { field: 'jobId' });
     }
+    // Archived is final (docs/projections.md): the read model no longer holds the job to continue it.
+    const { rowCount: archived } = await client.query(
+      `select 1 from ledger.events where stream_type = 'job' and stream_id = $1 and type = 'job.archived' limit 1`,
+      [jobId],
+    );
+    if (archived) {
+      throw new AppError(409, 'job_archived', `jobId: job ${jobId} was archived by the retention task; create a new job instead`, { field: 'jobId' });
+    }
     const { rows } = await client.query<{ step: string; output_bytes: number }>(
       'select step, output_bytes from pipelines.step_runs where job_id = $1',
       [jobId],

@@ -9,6 +9,7 @@ import { stepJobKey, type StepPayload } from './naming.js';
 import { holdStepStarts } from './pause.js';
 import type { StartResult } from './start-batcher.js';
 import { appendWithJobs, appendWithJobsAndCommit, eventsPayload } from './append-with-jobs.js';
+import { createStepLog } from './step-log.js';
 import { queueStep, redeliverySpec, type JobSpec } from './step-spec.js';
 import { withTransaction } from '../ops/transaction.js';
 import { jobEvent, jsonBytes } from '../events/new-event.js';
@@ -99,6 +100,9 @@ async function runStarted(runner: StepRunner, pipeline: Pipeline, step: Compiled
   const client = await runner.pool.connect();
   let settled = true;
   let usage: { tokens: number; costUsd: number } | undefined;
+  const stepLog = createStepLog(async (lines, dropped) => {
+    await append(runner.pool, [jobEvent('step.log', { ...ref, lines, dropped })]);
+  });
   try {
     await client.query('begin');
     const context: StepContext = {
@@ -114,10 +118,13 @@ async function runStarted(runner: StepRunner, pipeline: Pipeline, step: Compiled
       usage: (tokens, costUsd) => {
         usage = { tokens, costUsd };
       },
+      log: stepLog.log,
     };
     settled = false;
     const output = (await untilAborted(step.handler(context), controller.signal)) ?? null;
     settled = true;
+    // The lines land before the step's outcome, so a reader sees them under a running step.
+    await stepLog.close();
     const outputBytes = jsonBytes(output);
     const { rows } = await client.query<{ r: FinishResult }>({
       name: 'rl_finish_step',
@@ -137,6 +144,7 @@ async function runStarted(runner: StepRunner, pipeline: Pipeline, step: Compiled
     await appendWithJobsAndCommit(client, specs, eventsPayload(events, runner.maxEventBytes));
   } catch (thrown) {
     await client.query('rollback').catch(() => {});
+    await stepLog.close();
     const error = coerceError(thrown);
     const reason = controller.signal.reason as unknown;
     if (reason instanceof StepAborted && reason.why === 'cancelled') return;

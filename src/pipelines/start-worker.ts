@@ -6,6 +6,7 @@ import { append } from '../ledger/append.js';
 import type { Config } from '../ops/config.js';
 import type { Logger } from '../ops/logger.js';
 import { createPool } from '../ops/pool.js';
+import { archiveFinished } from './archive-finished.js';
 import { comeBack } from './come-back.js';
 import type { Pipeline } from './definition.js';
 import { pipelineFlag, stepTask, type StepPayload } from './naming.js';
@@ -20,7 +21,11 @@ import { workerEvent } from '../events/new-event.js';
 export interface WorkerOptions {
   /** Connection string; the worker opens its own pool. */
   readonly url: string;
-  readonly config: Pick<Config, 'workerConcurrency' | 'heartbeatMs' | 'workerTtlMs' | 'queueWarnDepth' | 'queueCriticalDepth' | 'maxEventBytes'>;
+  readonly config: Pick<
+    Config,
+    | 'workerConcurrency' | 'heartbeatMs' | 'workerTtlMs' | 'queueWarnDepth' | 'queueCriticalDepth' | 'maxEventBytes'
+    | 'retainFinishedMs' | 'retainMaxJobs'
+  >;
   readonly logger: Logger;
   /** (Default: every registered pipeline) */
   readonly pipelines?: readonly Pipeline[];
@@ -32,7 +37,7 @@ export interface WorkerOptions {
   readonly pollIntervalMs?: number;
   /** On stop, running steps get this long to finish before they are handed back, ms. (Default: 5000) */
   readonly graceMs?: number;
-  /** Run the once-a-minute maintenance (sweep) from graphile-worker's crontab. (Default: true) */
+  /** Run the once-a-minute maintenance (sweep, read-model retention) from graphile-worker's crontab. (Default: true) */
   readonly crontab?: boolean;
 }
 
@@ -115,6 +120,10 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   taskList.rl_maintenance = async () => {
     await sweep(pool, config);
   };
+  taskList.rl_archive = async () => {
+    const result = await archiveFinished(pool, config);
+    if (result.archived > 0 || (result.stopped && result.stopped !== 'busy')) log.info(result, 'read-model retention');
+  };
 
   const gwWorkerIds: string[] = [];
   const events: WorkerEvents = new EventEmitter() as WorkerEvents;
@@ -132,7 +141,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     noHandleSignals: true,
     pollInterval: options.pollIntervalMs ?? 1000,
     taskList,
-    crontab: options.crontab === false ? '' : '* * * * * rl_maintenance ?max=1',
+    crontab: options.crontab === false ? '' : '* * * * * rl_maintenance ?max=1\n* * * * * rl_archive ?max=1',
     forbiddenFlags: () => forbidden,
     events,
     logger: graphileLogger(log),

@@ -2,9 +2,9 @@ import type { LedgerEvent, Queryable } from '../ledger/types.js';
 import type { Delta, Entity } from './delta.js';
 import { eventToDeltas } from './event-to-deltas.js';
 import { emptyModel, type Model } from './model.js';
-import { applyDeltas, newTouched, type Touched } from './reducer.js';
+import { applyDeltas, makesWorkerGone, newTouched, type Touched } from './reducer.js';
 import {
-  ENTITIES, MODEL_KEYS, deleteStatement, insertStatements, readCheckpoint, readEntity, runStatements, writeCheckpoint,
+  ARCHIVE_TABLES, ENTITIES, MODEL_KEYS, deleteStatement, insertStatements, readCheckpoint, readEntity, runStatements, writeCheckpoint,
   type Statement,
 } from './tables.js';
 
@@ -72,7 +72,10 @@ async function loadAffected(db: Queryable, schema: string, deltas: readonly Delt
   } else if (statsIds.size > 0) {
     model.stats = (await readEntity(db, schema, 'stats', { id: [...statsIds] })) as Model['stats'];
   }
-  if (workerIds.size > 0) {
+  // A worker stopping or going offline may push the oldest gone worker out of the model, so all are needed.
+  if (deltas.some(makesWorkerGone)) {
+    model.workers = (await readEntity(db, schema, 'worker')) as Model['workers'];
+  } else if (workerIds.size > 0) {
     model.workers = (await readEntity(db, schema, 'worker', { id: [...workerIds] })) as Model['workers'];
   }
   if (deltas.some((delta) => delta.entity === 'pause')) model.pauses = (await readEntity(db, schema, 'pause')) as Model['pauses'];
@@ -87,25 +90,63 @@ export async function saveTouched(db: Queryable, schema: string, model: Model, t
 }
 
 /**
+ * Keys of the rows a writer knows to be in the tables, by entity: a row the
+ * reducer removed that was never written needs no DELETE. The rebuild keeps
+ * these for jobs and steps, whose rows mostly come and go (to the archive)
+ * between two of its flushes; they hold the live window only.
+ */
+export type WrittenRows = Partial<Record<Entity, Set<string>>>;
+
+/**
  * The statements saving the touched rows, serialised now: later changes to
  * the model do not change them. Deletes and writes never name the same row,
  * so they may run in any order.
  */
-export function touchedStatements(schema: string, model: Model, touched: Touched, upsert: boolean): Statement[] {
+export function touchedStatements(
+  schema: string,
+  model: Model,
+  touched: Touched,
+  upsert: boolean,
+  written?: WrittenRows,
+): Statement[] {
   const statements: Statement[] = [];
   for (const entity of ENTITIES as Entity[]) {
     const ids = touched[entity];
     if (ids.size === 0) continue;
     const table = model[MODEL_KEYS[entity]] as Record<string, unknown>;
+    const inTable = written?.[entity];
     const present = new Map<string, unknown>();
     const removed: string[] = [];
     for (const id of ids) {
-      if (table[id] === undefined) removed.push(id);
-      else present.set(id, table[id]);
+      if (table[id] !== undefined) {
+        present.set(id, table[id]);
+        inTable?.add(id);
+      } else if (inTable === undefined || inTable.delete(id)) {
+        removed.push(id);
+      }
     }
     const deletion = deleteStatement(schema, entity, removed);
     if (deletion) statements.push(deletion);
     statements.push(...insertStatements(schema, entity, present, upsert));
   }
+  statements.push(...archiveStatements(schema, touched));
   return statements;
+}
+
+/**
+ * The statements writing archived jobs and their steps to the archive tables
+ * (upserts: a job archived again after a late event replaces its row).
+ */
+export function archiveStatements(schema: string, touched: Touched): Statement[] {
+  if (touched.archived.size === 0) return [];
+  const jobs = new Map<string, unknown>();
+  const steps = new Map<string, unknown>();
+  for (const [id, archived] of touched.archived) {
+    jobs.set(id, archived.job);
+    for (const step of archived.steps) steps.set(`${step.jobId}/${step.step}`, step);
+  }
+  return [
+    ...insertStatements(schema, 'job', jobs, true, ARCHIVE_TABLES.job),
+    ...insertStatements(schema, 'step', steps, true, ARCHIVE_TABLES.step),
+  ];
 }

@@ -35,6 +35,12 @@ export interface Patch {
   readonly dropBelow?: string;
   /** Apply only when the row already exists (e.g. clearing an alert that has left the recent window). */
   readonly existing?: boolean;
+  /**
+   * Jobs only: take the job and its steps out of the live model (they move to
+   * the archive tables). Nothing else in the patch applies; a job that is not
+   * live is left alone. All-time aggregates (job counts, durations) stay.
+   */
+  readonly archive?: boolean;
 }
 
 export interface Delta {

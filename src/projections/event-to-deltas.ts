@@ -162,6 +162,11 @@ const HANDLERS: { readonly [T in EventType]: Handler<T> } = {
       }, ids.tags);
     }
   },
+  'job.archived'(data, _at, emit) {
+    const ids = jobIds(data);
+    if (!ids) return;
+    emit('job', ids.jobId, { archive: true }, ids.tags);
+  },
 
   'step.queued'(data, at, emit) {
     const ids = stepIds(data);
@@ -197,6 +202,13 @@ const HANDLERS: { readonly [T in EventType]: Handler<T> } = {
     const ids = stepIds(data);
     if (!ids) return;
     emit('step', ids.key, { set: { pipeline: ids.pipeline, percent: num(data.percent), message: str(data.message) } }, ids.tags);
+  },
+  'step.log'(data, _at, emit) {
+    // The lines themselves stay in the ledger (GET /api/jobs/:id/events);
+    // the delta tells subscribers of the job that its step logged.
+    const ids = stepIds(data);
+    if (!ids) return;
+    emit('step', ids.key, { set: { pipeline: ids.pipeline }, existing: true }, ids.tags);
   },
   'step.completed'(data, at, emit) {
     const ids = stepIds(data);

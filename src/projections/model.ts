@@ -126,6 +126,7 @@ export interface Model {
   jobs: Record<string, JobRow>;
   /** Keyed `jobId/step`. */
   steps: Record<string, StepRow>;
+  /** Every running worker, and the RECENT_GONE_WORKERS most recently stopped or offline ones. */
   workers: Record<string, WorkerRow>;
   /** Keyed `queue/pipeline`. */
   queues: Record<string, QueueRow>;
@@ -147,6 +148,9 @@ export const DURATION_BUCKETS_MS = [
 ] as const;
 export const THROUGHPUT_WINDOW_MINUTES = 60;
 export const RECENT_ALERTS = 50;
+/** Workers that stopped or went offline stay in the model, the most recently changed this many; older ones leave it. */
+export const RECENT_GONE_WORKERS = 20;
+export const GONE_WORKER_STATUSES: readonly string[] = ['stopped', 'offline'];
 /** Step statuses counted in queue depth. */
 export const WAITING_STATUSES: readonly string[] = ['queued', 'retrying'];
 

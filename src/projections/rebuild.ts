@@ -1,12 +1,12 @@
 import pg, { escapeIdentifier } from 'pg';
 import type { LedgerEvent, Queryable } from '../ledger/types.js';
 import type { Logger } from '../ops/logger.js';
-import { saveTouched, touchedStatements } from './apply-batch.js';
+import { saveTouched, touchedStatements, type WrittenRows } from './apply-batch.js';
 import { PROJECTIONS_LOCK_SPACE, REBUILD_LOCK } from '../ops/locks.js';
 import { inTransaction } from '../ops/transaction.js';
 import { eventToDeltas } from './event-to-deltas.js';
 import { emptyModel, type Model } from './model.js';
-import { applyDeltas, newTouched, type Touched } from './reducer.js';
+import { applyDeltas, clearTouched, newTouched, type Touched } from './reducer.js';
 import { PROJECTION_SCHEMA, readCheckpoint, runStatements, writeCheckpoint } from './tables.js';
 import { PROJECTION_VERSION } from './version.js';
 
@@ -20,9 +20,9 @@ export interface RebuildOptions {
   /** Build the read model as of this offset into the schema `projection_at_<to>` and leave the live one alone. */
   readonly to?: number;
   readonly logger?: Logger;
-  /** Events read per query. (Default: 20000) */
+  /** Events read per query. (Default: 10000) */
   readonly pageSize?: number;
-  /** The first build writes out the rows changed by this many events at a time, while it reduces the next ones. (Default: 100000) */
+  /** The first build writes out the rows changed by this many events at a time, while it reduces the next ones. (Default: 50000) */
   readonly flushEvents?: number;
   /** Skip the rebuild when, once the rebuild lock is held, the stored version already matches the code. (Default: false) */
   readonly onlyIfStale?: boolean;
@@ -47,32 +47,57 @@ export interface ReplayResult {
 
 /**
  * Applies every event after `after` (up to `until`, or until the ledger runs
- * out, or a page past `maxEvents`) to an in-memory model with the projector's
- * own pure functions. The next page is fetched while the current one is
- * reduced. `touched` collects the rows that changed.
+ * out, or `maxEvents`) to an in-memory model with the projector's own pure
+ * functions. Positions are dense, so pages are ranges of positions and the
+ * next `prefetch` pages are read (on as many pool connections) while the
+ * current one is reduced; the first short page is the end: pages after it
+ * are dropped unread, so an event committed meanwhile is never skipped.
+ * `touched` collects the rows that changed.
  */
 export async function replay(
   db: Queryable,
   model: Model,
   after: number,
-  options: { until?: number; pageSize?: number; touched?: Touched; maxEvents?: number } = {},
+  options: {
+    until?: number;
+    pageSize?: number;
+    touched?: Touched;
+    maxEvents?: number;
+    /** Pages read ahead. (Default: 3 on a pool, 1 on a client) */
+    prefetch?: number;
+    /** Called after each page is reduced, with the position reached; the replay waits for it. */
+    afterPage?: (position: number) => Promise<void> | void;
+  } = {},
 ): Promise<ReplayResult> {
-  const pageSize = options.pageSize ?? 20_000;
-  const maxEvents = options.maxEvents ?? Infinity;
+  const pageSize = options.pageSize ?? 10_000;
+  // A single client runs one query at a time anyway.
+  const prefetch = options.prefetch ?? (db instanceof pg.Pool ? 3 : 1);
+  const end = Math.min(options.until ?? Infinity, after + (options.maxEvents ?? Infinity));
   let position = after;
   let events = 0;
-  const fetch = (from: number) => readPage(db, from, options.until, pageSize);
-  let page: LedgerEvent[] = await fetch(position);
-  while (page.length > 0) {
-    const last = page[page.length - 1]!.position;
-    const more = page.length === pageSize && events + page.length < maxEvents;
-    const next = more ? fetch(last) : Promise.resolve([]);
-    // Keep a rejected prefetch from being reported as unhandled while we reduce.
-    next.catch(() => {});
-    for (const event of page) applyDeltas(model, eventToDeltas(event), options.touched);
-    events += page.length;
-    position = last;
-    page = await next;
+  let next = after;
+  const pages: { to: number; rows: Promise<LedgerEvent[]> }[] = [];
+  const schedule = () => {
+    while (pages.length < prefetch && next < end) {
+      const to = Math.min(end, next + pageSize);
+      const rows = readPage(db, next, to);
+      // Keep a rejected prefetch from being reported as unhandled while we reduce.
+      rows.catch(() => {});
+      pages.push({ to, rows });
+      next = to;
+    }
+  };
+  schedule();
+  while (pages.length > 0) {
+    const page = pages.shift()!;
+    const rows = await page.rows;
+    const full = rows.length > 0 && rows[rows.length - 1]!.position === page.to;
+    if (full) schedule();
+    for (const event of rows) applyDeltas(model, eventToDeltas(event), options.touched);
+    events += rows.length;
+    if (rows.length > 0) position = rows[rows.length - 1]!.position;
+    await options.afterPage?.(position);
+    if (!full) break;
   }
   return { position, events };
 }
@@ -83,11 +108,11 @@ export async function replay(
  * ledger's `read` so times come out identical, with the parse of
  * `recorded_at` remembered, as a whole append batch shares one.
  */
-async function readPage(db: Queryable, after: number, until: number | undefined, limit: number): Promise<LedgerEvent[]> {
+async function readPage(db: Queryable, after: number, until: number): Promise<LedgerEvent[]> {
   const { rows } = await db.query<{ position: number; type: string; data: Record<string, unknown>; recorded_at: string }>({
     text: `select position, type, data, recorded_at
-             from ledger.events_between($1, $2) limit $3`,
-    values: [after, Math.min(until ?? Number.MAX_SAFE_INTEGER, after + limit), limit],
+             from ledger.events_between($1, $2)`,
+    values: [after, until],
     types: REPLAY_TYPES,
   });
   return rows.map((row) => ({
@@ -161,26 +186,49 @@ export async function rebuild(pool: pg.Pool, options: RebuildOptions = {}): Prom
     // the next events are reduced. Only the swap below must be atomic.
     const build = `projection_build_${process.pid}_${Date.now()}`;
     await client.query('select runledger.create_projection_tables($1)', [build]);
-    const flushEvents = options.flushEvents ?? 100_000;
+    // The archive takes most rows a long ledger has: its secondary indexes are built once at the end instead of row by row.
+    const { rows: deferred } = await client.query<{ indexname: string; indexdef: string }>(
+      `select i.indexname, i.indexdef from pg_indexes i
+        where i.schemaname = $1 and i.tablename like 'archive\\_%'
+          and not exists (select 1 from pg_constraint c where c.conname = i.indexname and c.connamespace = $1::regnamespace)`,
+      [build],
+    );
+    for (const { indexname } of deferred) await client.query(`drop index ${escapeIdentifier(build)}.${escapeIdentifier(indexname)}`);
+    const flushEvents = options.flushEvents ?? 50_000;
     const model = emptyModel();
-    let position = 0;
-    let events = 0;
+    const touched = newTouched();
+    const written: WrittenRows = { job: new Set(), step: new Set() };
     let flushed = Promise.resolve();
-    for (;;) {
-      const touched = newTouched();
-      const round = await replay(pool, model, position, { until: to, pageSize: options.pageSize, touched, maxEvents: flushEvents });
-      position = round.position;
-      events += round.events;
-      if (round.events > 0) {
-        const statements = touchedStatements(build, model, touched, true);
-        flushed = flushed.then(() => runStatements(pool, statements, WRITERS));
-        // Awaited below; this only keeps a failure from being reported as unhandled meanwhile.
-        flushed.catch(() => {});
-      }
-      if (round.events < flushEvents) break;
-    }
+    let unflushed = 0;
+    const flush = () => {
+      const statements = touchedStatements(build, model, touched, true, written);
+      clearTouched(touched);
+      flushed = flushed.then(() => runStatements(pool, statements, WRITERS));
+      // Awaited below; this only keeps a failure from being reported as unhandled meanwhile.
+      flushed.catch(() => {});
+    };
+    let lastPosition = 0;
+    const round = await replay(pool, model, 0, {
+      until: to,
+      pageSize: options.pageSize,
+      touched,
+      afterPage: async (reached) => {
+        unflushed += reached - lastPosition;
+        lastPosition = reached;
+        if (unflushed >= flushEvents) {
+          unflushed = 0;
+          // At most one flush waits behind the one being written: the heap stays bounded when the writes are slower.
+          await flushed;
+          flush();
+        }
+      },
+    });
+    let position = round.position;
+    let events = round.events;
+    flush();
     logger?.info({ events, position, ms: Math.round(performance.now() - started) }, 'rebuild: ledger replayed');
     await flushed;
+    for (const { indexdef } of deferred) await client.query(indexdef);
     await writeCheckpoint(client, build, position, PROJECTION_VERSION);
     await options.afterBuild?.();
 

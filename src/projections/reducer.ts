@@ -12,11 +12,16 @@
  * - job counts: a job changing status moves the `jobs/<pipeline>` stats row;
  *   zero counts are removed;
  * - a job becoming cancelled cancels its steps that had not finished;
- * and it keeps only the RECENT_ALERTS most recently raised alerts.
+ * and it keeps only the RECENT_ALERTS most recently raised alerts and the
+ * RECENT_GONE_WORKERS most recently stopped or offline workers.
+ *
+ * An `archive` patch (from `job.archived`) takes a job and its steps out of
+ * the model; they are handed to the caller in `touched.archived` so the
+ * projector and the rebuild can write them to the archive tables.
  */
 import type { Delta, Entity, Patch } from './delta.js';
 import {
-  RECENT_ALERTS, WAITING_STATUSES, emptyAlert, emptyJob, emptyModel, emptyPause, emptyStep, emptyWorker, queueKey,
+  GONE_WORKER_STATUSES, RECENT_ALERTS, RECENT_GONE_WORKERS, WAITING_STATUSES, emptyAlert, emptyJob, emptyModel, emptyPause, emptyStep, emptyWorker, queueKey,
   stepKey, type JobRow, type Model, type StepRow,
 } from './model.js';
 
@@ -24,13 +29,26 @@ export { emptyModel };
 export type { Model };
 
 /** Rows written or removed while applying, by entity: what the projector must save. */
-export type Touched = Record<Entity, Set<string>>;
+export type Touched = Record<Entity, Set<string>> & {
+  /** Jobs (with their steps) that `job.archived` took out of the model, as they were then: what goes to the archive. */
+  readonly archived: Map<string, ArchivedJob>;
+};
+
+export interface ArchivedJob {
+  readonly job: JobRow;
+  readonly steps: StepRow[];
+}
 
 export function newTouched(): Touched {
   return {
     job: new Set(), step: new Set(), worker: new Set(), queue: new Set(), pause: new Set(), stats: new Set(),
-    alert: new Set(),
+    alert: new Set(), archived: new Map(),
   };
+}
+
+/** Empties `touched` in place. */
+export function clearTouched(touched: Touched): void {
+  for (const key in touched) (touched as unknown as Record<string, Set<string> | Map<string, unknown>>)[key]!.clear();
 }
 
 /** A slice of the model: one job, one pipeline, or both. */
@@ -74,6 +92,10 @@ const HAS_UPDATED_OFFSET: ReadonlySet<Entity> = new Set(['job', 'step', 'worker'
 export function applyDelta(model: Model, delta: Delta, touched?: Touched): void {
   const table = model[TABLES[delta.entity]] as unknown as Table;
   const existing = table[delta.id];
+  if (delta.patch.archive) {
+    if (existing !== undefined && delta.entity === 'job') archiveJob(model, existing as unknown as JobRow, touched);
+    return;
+  }
   if (existing === undefined && delta.patch.existing) return;
   const row = existing ?? CREATE[delta.entity](delta.id);
   // Only what the derived counts depend on.
@@ -87,6 +109,24 @@ export function applyDelta(model: Model, delta: Delta, touched?: Touched): void 
   if (delta.entity === 'job') afterJob(model, before, row as unknown as JobRow, delta.offset, touched);
   else if (delta.entity === 'step') afterStep(model, before, row as unknown as StepRow, touched);
   else if (delta.entity === 'alert' && existing === undefined) evictAlerts(model, touched);
+  else if (delta.entity === 'worker' && makesWorkerGone(delta)) evictGoneWorkers(model, touched);
+}
+
+/** Whether a delta stops a worker or takes it offline: decided by the delta alone, so the projector knows to load every worker. */
+export function makesWorkerGone(delta: Delta): boolean {
+  const status = delta.patch.set?.status;
+  return delta.entity === 'worker' && typeof status === 'string' && GONE_WORKER_STATUSES.includes(status);
+}
+
+function evictGoneWorkers(model: Model, touched?: Touched): void {
+  const gone = Object.values(model.workers).filter((worker) => GONE_WORKER_STATUSES.includes(worker.status));
+  if (gone.length <= RECENT_GONE_WORKERS) return;
+  // Oldest first by the offset that last changed them; the id breaks ties.
+  gone.sort((a, b) => a.updatedOffset - b.updatedOffset || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  for (const worker of gone.slice(0, gone.length - RECENT_GONE_WORKERS)) {
+    delete model.workers[worker.id];
+    touched?.worker.add(worker.id);
+  }
 }
 
 function patchRow(row: Row, patch: Patch): void {
@@ -110,8 +150,19 @@ function patchRow(row: Row, patch: Patch): void {
 
 function addToSet(set: string[] | undefined, value: string): string[] {
   if (set === undefined || set.length === 0) return [value];
-  if (set.includes(value)) return set;
-  return [...set, value].sort();
+  // Binary search for the insertion point: sets stay sorted without sorting again.
+  let low = 0;
+  let high = set.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (set[mid]! < value) low = mid + 1;
+    else high = mid;
+  }
+  if (set[low] === value) return set;
+  const out = set.slice(0, low);
+  out.push(value);
+  for (let i = low; i < set.length; i += 1) out.push(set[i]!);
+  return out;
 }
 
 /** What the derived counts depend on, as it was before a patch. */
@@ -164,6 +215,23 @@ function bumpQueue(model: Model, key: string, by: number, touched?: Touched): vo
   row.depth += by;
   if (row.depth === 0) delete model.queues[key];
   touched?.queue.add(key);
+}
+
+function archiveJob(model: Model, job: JobRow, touched?: Touched): void {
+  const steps: StepRow[] = [];
+  for (const name of job.steps) {
+    const key = stepKey(job.id, name);
+    const step = model.steps[key];
+    if (step === undefined) continue;
+    // A finished job's steps wait in no queue; this keeps depths right for one archived early.
+    if (WAITING_STATUSES.includes(step.status)) bumpQueue(model, queueKey(step.queue ?? 'unknown', step.pipeline ?? '?'), -1, touched);
+    delete model.steps[key];
+    steps.push(step);
+    touched?.step.add(key);
+  }
+  delete model.jobs[job.id];
+  touched?.job.add(job.id);
+  touched?.archived.set(job.id, { job, steps });
 }
 
 function evictAlerts(model: Model, touched?: Touched): void {

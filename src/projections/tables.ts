@@ -67,6 +67,14 @@ export const TABLE_SPECS: Record<Entity, TableSpec> = {
 
 export const ENTITIES = Object.keys(TABLE_SPECS) as Entity[];
 
+/**
+ * Archived jobs and their steps: the same columns as `jobs` and `steps`, in
+ * the same schema (so a rebuild swaps them in with the live tables), never
+ * part of the model or a snapshot. See sql/000005_archive.sql.
+ */
+export const ARCHIVE_TABLES = { job: 'archive_jobs', step: 'archive_steps' } as const;
+export type ArchivedEntity = keyof typeof ARCHIVE_TABLES;
+
 export const MODEL_KEYS: Record<Entity, keyof Model> = {
   job: 'jobs', step: 'steps', worker: 'workers', queue: 'queues', pause: 'pauses', stats: 'stats', alert: 'alerts',
 };
@@ -88,6 +96,16 @@ function fromDb(table: TableSpec, dbRow: Row): Row {
     row[field] = type === 'bigint' && value !== null ? Number(value) : value;
   }
   return row;
+}
+
+/** The select list of an entity's table, times rendered as the model holds them; for queries over these tables. */
+export function selectColumns(entity: Entity): string {
+  return selectList(TABLE_SPECS[entity]);
+}
+
+/** A database row of an entity's table (selected with `selectColumns`) as the model holds it. */
+export function rowFromDb(entity: Entity, dbRow: Record<string, unknown>): Record<string, unknown> {
+  return fromDb(TABLE_SPECS[entity], dbRow);
 }
 
 /** Parts of a stats row id: `kind/pipeline[/step]`. */
@@ -136,11 +154,12 @@ export function* insertStatements(
   entity: Entity,
   rows: ReadonlyMap<string, unknown> | Record<string, unknown>,
   upsert: boolean,
+  tableName = TABLE_SPECS[entity].table,
 ): Generator<Statement> {
   const table = TABLE_SPECS[entity];
   const entries = rows instanceof Map ? [...rows] : Object.entries(rows);
   if (entries.length === 0) return;
-  const target = `${q(schema)}.${q(table.table)}`;
+  const target = `${q(schema)}.${q(tableName)}`;
   const conflict = upsert
     ? ` on conflict (${table.keyColumns.join(', ')}) do update set ${table.columns
         .filter(([, column]) => !table.keyColumns.includes(column))

@@ -55,7 +55,7 @@ describe('jsonb text rendering in plain Node', () => {
     const digests = [Buffer.alloc(32, 1), Buffer.alloc(32, 2), Buffer.alloc(32, 3)];
     const prev = Buffer.alloc(32, 9);
     const { rows } = await db.pool.query<{ hash: Buffer; at: string }>(
-      `select ledger.block_hash($1, 4294967297, 4294967299, t, sha256($2 || $3 || $4)) as hash,
+      `select ledger.block_hash($1::bytea, 4294967297, 4294967299, t, sha256($2::bytea || $3::bytea || $4::bytea)) as hash,
               to_char(t at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as at
          from (select '2026-11-25 01:02:03.000456+05'::timestamptz as t) x`,
       [prev, ...digests],

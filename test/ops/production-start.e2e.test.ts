@@ -41,8 +41,9 @@ describe('scripts/production-start.mjs (the image without Docker)', () => {
     assert.match(lines[1]!, /^ok serve refuses to bind to 0\.0\.0\.0 without RUNLEDGER_TOKEN$/);
     assert.match(lines[2]!, /^ok migrate: /);
     assert.match(lines[3]!, /^ok HEALTHCHECK: \/health\/ready 200 ok \(database, projection, listener, streamServer, memory\)$/);
-    assert.match(lines[4]!, /^ok work: online/);
-    assert.match(lines[5]!, /^ok SIGTERM: serve and work exit 0$/);
-    assert.equal(lines[6], 'production start-up passed');
+    assert.match(lines[4]!, /^ok GET \/: the dashboard page$/);
+    assert.match(lines[5]!, /^ok work: online/);
+    assert.match(lines[6]!, /^ok SIGTERM: serve and work exit 0$/);
+    assert.equal(lines[7], 'production start-up passed');
   });
 });

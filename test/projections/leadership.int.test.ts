@@ -91,6 +91,9 @@ describe('projector leadership and crashes', () => {
     await caughtUp();
     assert.ok(!standby.lines.includes('leader'), 'the standby did not lead while the leader lived');
     assert.ok(!standby.lines.some((line) => line.startsWith('applied')), 'the standby applied nothing');
+    // It reports a batch after its COMMIT: let it say so before it dies, or the report has a hole.
+    const reached = await head(db.pool);
+    await eventually(() => appliedRanges([leader]).some(([, last]) => last === reached), 30_000, 'the leader to report its last batch');
 
     await leader.kill('SIGKILL');
     for (let i = 0; i < 30; i += 1) await appendDemo(db.pool, 40, 13);

@@ -21,16 +21,22 @@ export async function simulate(context: StepContext, work: SimulatedWork): Promi
   const ms = Math.round((work.baseMs / profile.speed) * (0.7 + Math.random() * 0.6));
   const messages = work.progressMessages ?? ['working'];
   const slice = ms / (messages.length + 1);
+  context.log('info', `${context.step} on ${work.agent}, attempt ${context.attempt}`, { expectedMs: ms, inputKeys: Object.keys(context.outputs) });
   for (const [index, message] of messages.entries()) {
     await sleep(slice, undefined, { signal: context.signal });
+    context.log('debug', message, { elapsedMs: Math.round(slice * (index + 1)) });
     await context.progress(Math.round(((index + 1) * 100) / (messages.length + 1)), message);
   }
   await sleep(slice, undefined, { signal: context.signal });
   if (Math.random() < Math.min(1, work.failureRate * profile.failureWeight)) {
-    throw new Error(`${work.agent}: simulated failure (${pick(['rate limited', 'upstream timeout', 'malformed response'])})`);
+    const reason = pick(['rate limited', 'upstream timeout', 'malformed response']);
+    context.log('error', `${work.agent} call failed: ${reason}`, { agent: work.agent });
+    throw new Error(`${work.agent}: simulated failure (${reason})`);
   }
   const tokens = Math.round((ms / 1000) * profile.tokensPerSecond * (0.8 + Math.random() * 0.4));
   const costUsd = Math.round((tokens / 1000) * profile.costPer1kTokens * 1e6) / 1e6;
+  if (ms > (1.2 * work.baseMs) / profile.speed) context.log('warn', `slower than usual: ${ms} ms`, { expectedMs: Math.round(work.baseMs / profile.speed) });
+  context.log('info', `done: ${tokens} tokens, $${costUsd.toFixed(4)}`, { tokens, costUsd });
   context.usage(tokens, costUsd);
   return { tokens, costUsd, ms };
 }
