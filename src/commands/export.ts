@@ -6,7 +6,7 @@ import { withDatabase } from './with-database.js';
 
 export const exportCommand: Command = {
   summary: 'write an export bundle (NDJSON: the chain anchor, then every event) to stdout: [--from N] [--to M]',
-  options: ['--from N   first position (default: 1)', '--to M     last position (default: the head when the export starts)', 'read-only: never migrates, runs as a role granted runledger_auditor'],
+  options: ['--from N   first position (default: 1; moved back to the first event of its block)', '--to M     last position (default: the head when the export starts; moved on to the last event of its block)', 'read-only: never migrates, runs as a role granted runledger_auditor'],
   run: async (argv, context) => {
     let from: number | undefined;
     let to: number | undefined;

@@ -11,7 +11,7 @@ export const verifyCommand: Command = {
     'walk the hash chain; prints "ok <count> <head hash>" or the first bad position (exit 1): ' +
     '[--file bundle.ndjson] [--from N] [--expect-head HASH] [--checkpoint cp.json [--public-key KEY]]',
   options: [
-    '--from N            trust the stored hash at N, verify what follows (incremental audits)',
+    '--from N            trust the stored hash of the block ending at N (or before the block holding N), verify what follows',
     '--expect-head HASH  fail unless the chain ends with this hash (catches a truncated tail)',
     '--checkpoint FILE   a saved signed checkpoint (cp.json) the chain must pass through',
     '--public-key KEY    the checkpoint must be signed by this key (base64; default: the key it names)',
