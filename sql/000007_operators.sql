@@ -4,12 +4,12 @@
 -- are rows 'queue:<name>' of pipelines.pauses: a pipeline name never holds a
 -- colon, so pipelines.start_steps never mistakes them for a pipeline.
 
-create schema if not exists api;
+-- The API's own rows live in the schema `runledger` (created by 000003).
 
 -- One row per (actor, key): the request's body hash and, once the job is
 -- created, the answer given. A concurrent request with the same key waits on
 -- the unique index until the first one commits, then reads its answer.
-create table api.idempotency_keys (
+create table runledger.idempotency_keys (
   actor text not null,
   key text not null,
   request_hash text not null,
@@ -17,12 +17,12 @@ create table api.idempotency_keys (
   created_at timestamptz not null default now(),
   primary key (actor, key)
 );
-create index idempotency_keys_created on api.idempotency_keys (created_at);
+create index idempotency_keys_created on runledger.idempotency_keys (created_at);
 
 -- A ticket lets a browser's WebSocket or EventSource, which cannot send an
 -- Authorization header, authenticate once: it is stored hashed, expires
 -- quickly and is deleted when redeemed.
-create table api.stream_tickets (
+create table runledger.stream_tickets (
   ticket_hash text primary key,
   actor text not null,
   role text not null check (role in ('admin', 'read')),

@@ -90,7 +90,7 @@ export function readConfig(env: Env = process.env): Config {
     httpPort: int(env, 'PORT', 3000),
     wsPort: int(env, 'WS_PORT', 3001),
     token: nonEmpty(env.RUNLEDGER_TOKEN),
-    readTokens: readTokens(env),
+    readTokens: readTokens(env.RUNLEDGER_READ_TOKENS, env.RUNLEDGER_TOKEN),
     writeRatePerSecond: num(env, 'RUNLEDGER_WRITE_RATE', 50),
     writeBurst: int(env, 'RUNLEDGER_WRITE_BURST', 100),
     ticketTtlMs: int(env, 'RUNLEDGER_TICKET_TTL_MS', 30_000),
@@ -146,10 +146,10 @@ function duration(env: Env, name: string, fallbackMs: number): number {
   return Math.round(Number(match[1]) * DURATION_UNITS_MS[match[2] ?? 's']!);
 }
 
-function readTokens(env: Env): { name: string; token: string }[] {
-  const raw = nonEmpty(env.RUNLEDGER_READ_TOKENS);
+function readTokens(value: string | undefined, adminToken: string | undefined): { name: string; token: string }[] {
+  const raw = nonEmpty(value);
   if (raw === undefined) return [];
-  if (nonEmpty(env.RUNLEDGER_TOKEN) === undefined) {
+  if (nonEmpty(adminToken) === undefined) {
     throw new Error('RUNLEDGER_READ_TOKENS needs RUNLEDGER_TOKEN: without an admin token the API is open (loopback only)');
   }
   return raw.split(',').map((pair) => {

@@ -30,7 +30,7 @@ export async function createJobOnce(
   try {
     await client.query('begin');
     const { rowCount } = await client.query(
-      `insert into api.idempotency_keys (actor, key, request_hash, response) values ($1, $2, $3, $4) on conflict do nothing`,
+      `insert into runledger.idempotency_keys (actor, key, request_hash, response) values ($1, $2, $3, $4) on conflict do nothing`,
       [options.actor, key, requestHash, JSON.stringify({ jobId: prepared.jobId })],
     );
     if (rowCount === 1) return { ...(await insertJobAndCommit(client, prepared, false)), created: true };
@@ -42,7 +42,7 @@ export async function createJobOnce(
     client.release();
   }
   const { rows } = await pool.query<{ request_hash: string; response: { jobId: string } }>(
-    'select request_hash, response from api.idempotency_keys where actor = $1 and key = $2',
+    'select request_hash, response from runledger.idempotency_keys where actor = $1 and key = $2',
     [options.actor, key],
   );
   const row = rows[0];

@@ -240,7 +240,12 @@ describe('the dashboard page in Chromium', { timeout: 600_000 }, () => {
     const { jobId } = await createJob(db.pool, 'video_clip', quickClip(3));
     await eventually(async () => (await modelAt(db.pool)).model.jobs[jobId]?.status === 'running', 30_000, 'the job to run');
     const state = await pageState(page);
-    await eventually(async () => (await pageState(page)).offset > begin + 3, 30_000, 'some events');
+    // The page copies its scrubber base a moment after the snapshot; on a slow machine that copy can come
+    // after the first deltas, so wait for events past the base too (the running job keeps producing them).
+    await eventually(async () => {
+      const s = await pageState(page);
+      return s.offset > begin + 3 && s.offset - 1 >= s.baseOffset;
+    }, 30_000, 'some events after the scrubber base');
     const n = (await pageState(page)).offset - 1;
     assert.ok(n >= (await pageState(page)).baseOffset, 'N is within the history the page replays');
     await page.getByTestId('scrubber').evaluate((input, value) => {

@@ -44,7 +44,7 @@ export function createAuthenticator(config: Pick<Config, 'token' | 'readTokens' 
       if (config.token === undefined) return LOCAL;
       if (typeof ticket !== 'string' || !/^[A-Za-z0-9_-]{20,100}$/.test(ticket)) return null;
       const { rows } = await db.query<Principal>(
-        'delete from api.stream_tickets where ticket_hash = $1 and expires_at > now() returning actor as name, role',
+        'delete from runledger.stream_tickets where ticket_hash = $1 and expires_at > now() returning actor as name, role',
         [hash(ticket)],
       );
       return rows[0] ?? null;
@@ -53,8 +53,8 @@ export function createAuthenticator(config: Pick<Config, 'token' | 'readTokens' 
       const ticket = randomBytes(24).toString('base64url');
       // Expired tickets are removed as new ones are issued: the table stays small.
       const { rows } = await db.query<{ expires_at: Date }>(
-        `with gone as (delete from api.stream_tickets where expires_at < now() - interval '1 minute')
-         insert into api.stream_tickets (ticket_hash, actor, role, expires_at)
+        `with gone as (delete from runledger.stream_tickets where expires_at < now() - interval '1 minute')
+         insert into runledger.stream_tickets (ticket_hash, actor, role, expires_at)
          values ($1, $2, $3, now() + make_interval(secs => $4::float8 / 1000)) returning expires_at`,
         [hash(ticket), principal.name, principal.role, config.ticketTtlMs],
       );
