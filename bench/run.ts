@@ -12,6 +12,7 @@ const benches: Record<string, () => Promise<Bench>> = {
   scale: async () => (await import('./scale.js')).default,
   ui: async () => (await import('./ui.js')).default,
   api: async () => (await import('./api.js')).default,
+  audit: async () => (await import('./audit.js')).default,
 };
 
 async function main(): Promise<number> {

@@ -15,6 +15,8 @@
 --   7316200        LEDGER_APPEND_LOCK  the seal (000004: at COMMIT, or ledger.append()), until COMMIT
 --   7316201        MIGRATION_LOCK      src/ops/migrate.ts, one migration at a time
 --   7316202        PAUSE_LOCK          shared by pipelines.start_steps, exclusive while pausing
+--   7316210        CHECKPOINT_LOCK     tried by the checkpoint signer, one at a time (src/audit/checkpoints.ts)
+--   7316211        MODEL_SNAPSHOT_LOCK tried by the model snapshotter, one at a time (session)
 --   (7316204, h)   LEDGER_STREAM_LOCK_SPACE  per stream, every append (000004), until COMMIT
 --   (7316, 1)      PROJECTOR_LOCK      the leading projector (session)
 --   (7316, 2)      REBUILD_LOCK        a rebuild of the read model (session)

@@ -19,6 +19,9 @@ import { deadLetterRoutes } from './routes/dead-letters.js';
 import { docsRoutes } from './routes/docs.js';
 import { jobRoutes } from './routes/jobs.js';
 import { ticketRoutes } from './routes/tickets.js';
+import { checkpointsRoutes } from './routes/checkpoints.js';
+import { dashboardDiffRoutes } from './routes/dashboard-at.js';
+import { eventsRoutes } from './routes/events.js';
 
 export type { ApiDeps } from './deps.js';
 /** The one app every route file registers on, so all routes land in one OpenAPI document. */
@@ -68,6 +71,10 @@ export function createApp(deps: ApiDeps): ApiApp {
   dashboardRoutes(app, deps);
   ticketRoutes(app, authenticator);
   app.get('/api/stream', sseHandler(deps));
+  // Auditors (docs/auditing.md).
+  eventsRoutes(app, deps);
+  checkpointsRoutes(app, deps);
+  dashboardDiffRoutes(app, deps);
   docsRoutes(app);
   app.route('/', dashboardPage({ wsPort: deps.wsPort, tokenRequired: deps.config.token !== undefined, queueWarnDepth: deps.config.queueWarnDepth, queueCriticalDepth: deps.config.queueCriticalDepth }));
   return app;

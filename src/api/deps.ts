@@ -11,7 +11,7 @@ import type { Authenticator } from './auth/principal.js';
 export interface ApiDeps {
   readonly config: Pick<
     Config,
-    'token' | 'readTokens' | 'maxMessageBytes' | 'maxBufferedBytes' | 'replayLimit' | 'writeRatePerSecond' | 'writeBurst' | 'ticketTtlMs'
+    'token' | 'readTokens' | 'signingKey' | 'maxMessageBytes' | 'maxBufferedBytes' | 'replayLimit' | 'writeRatePerSecond' | 'writeBurst' | 'ticketTtlMs'
   > &
     Partial<Pick<Config, 'queueWarnDepth' | 'queueCriticalDepth'>>;
   readonly db: pg.Pool;

@@ -1,4 +1,6 @@
 import type { Command } from './command.js';
+import { exportCommand } from './export.js';
+import { keygenCommand } from './keygen.js';
 import { migrateCommand } from './migrate.js';
 import { rebuildCommand } from './rebuild.js';
 import { serveCommand } from './serve.js';
@@ -15,4 +17,6 @@ export const commands: Record<string, Command> = {
   tail: tailCommand,
   rebuild: rebuildCommand,
   work: workCommand,
+  export: exportCommand,
+  keygen: keygenCommand,
 };

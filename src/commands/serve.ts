@@ -5,6 +5,9 @@ import { createApp } from '../api/app.js';
 import { createAuthenticator, wsAuthenticate } from '../api/auth/principal.js';
 import { answerClientError } from '../api/client-error.js';
 import { registerDemoPipelines } from '../pipelines/demo/index.js';
+import { startCheckpointer } from '../audit/checkpoints.js';
+import { parseSigningKey } from '../audit/signing-key.js';
+import { startModelSnapshotter } from '../projections/model-snapshots.js';
 import { Doorbell } from '../ledger/doorbell.js';
 import type pg from 'pg';
 import { untilSignal } from '../ops/signals.js';
@@ -51,6 +54,16 @@ export async function startServers(db: pg.Pool, databaseUrl: string, { config, l
   await ensureProjectionVersion(db, logger);
   doorbell.on('reconnected', () => metrics.listenerReconnects.inc());
   const projector = startProjector({ pool: db, doorbell, logger, pollMs: config.tailPollMs, observeEvents: createLedgerObserver(metrics) });
+  // Auditors (docs/auditing.md): signed checkpoints when a key is configured, and model snapshots for as-of-N.
+  const checkpointer =
+    config.signingKey === undefined
+      ? undefined
+      : startCheckpointer({ pool: db, key: parseSigningKey(config.signingKey), every: config.checkpointEvery, logger });
+  const modelSnapshotter = startModelSnapshotter({
+    pool: db,
+    policy: { every: config.modelSnapshotEvery, keep: config.modelSnapshotKeep },
+    logger,
+  });
   const feed = await startFeed({
     db,
     doorbell,
@@ -92,6 +105,8 @@ export async function startServers(db: pg.Pool, databaseUrl: string, { config, l
       });
       await feed.stop();
       await projector.stop();
+      await checkpointer?.stop();
+      await modelSnapshotter.stop();
       await doorbell.stop();
     },
   };

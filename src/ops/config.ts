@@ -69,6 +69,14 @@ export interface Config {
   readonly readyMaxLagSeconds: number;
   /** Port of the `work` role's own `/metrics` (Node.js and append metrics of that process). (Default: unset, none) */
   readonly metricsPort: number | undefined;
+  /** Auditors (docs/auditing.md): Ed25519 private key signing checkpoints, PKCS#8 PEM or base64 DER (`runledger keygen`). (Default: unset, no checkpoints) */
+  readonly signingKey: string | undefined;
+  /** Sign a checkpoint after this many new events, or this many seconds when anything is new (`10000,60s`). (Default: 10000 events, 60 s) */
+  readonly checkpointEvery: { readonly events: number; readonly seconds: number };
+  /** Store a snapshot of the read model every this many events, for the model as of any offset. 0 turns snapshots off. (Default: 10000) */
+  readonly modelSnapshotEvery: number;
+  /** Keep only this many newest model snapshots; 0 keeps all. (Default: 0) */
+  readonly modelSnapshotKeep: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -107,7 +115,25 @@ export function readConfig(env: Env = process.env): Config {
     metricsToken: nonEmpty(env.RUNLEDGER_METRICS_TOKEN),
     readyMaxLagSeconds: num(env, 'RUNLEDGER_READY_MAX_LAG_SECONDS', 30),
     metricsPort: nonEmpty(env.RUNLEDGER_METRICS_PORT) === undefined ? undefined : int(env, 'RUNLEDGER_METRICS_PORT', 0),
+    signingKey: nonEmpty(env.RUNLEDGER_SIGNING_KEY),
+    checkpointEvery: every(env, 'RUNLEDGER_CHECKPOINT_EVERY', { events: 10_000, seconds: 60 }),
+    modelSnapshotEvery: int(env, 'RUNLEDGER_MODEL_SNAPSHOT_EVERY', 10_000),
+    modelSnapshotKeep: int(env, 'RUNLEDGER_MODEL_SNAPSHOT_KEEP', 0),
   };
+}
+
+/** `N` (events), `Ns` (seconds) or both, comma-separated; what is not given keeps its default. */
+function every(env: Env, name: string, fallback: { events: number; seconds: number }): { events: number; seconds: number } {
+  const raw = nonEmpty(env[name]);
+  if (raw === undefined) return fallback;
+  const result = { ...fallback };
+  for (const part of raw.split(',').map((piece) => piece.trim())) {
+    const match = /^([1-9]\d*)(s?)$/.exec(part);
+    if (!match) throw new Error(`${name} must be events, seconds or both, like "10000", "60s" or "10000,60s"; got ${JSON.stringify(raw)}`);
+    if (match[2] === 's') result.seconds = Number(match[1]);
+    else result.events = Number(match[1]);
+  }
+  return result;
 }
 
 const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };

@@ -16,6 +16,10 @@ export const LEDGER_APPEND_LOCK = 7_316_200;
 export const MIGRATION_LOCK = 7_316_201;
 /** Exclusive while pausing (src/pipelines/pause.ts); shared by every step start (`pipelines.start_step`). */
 export const PAUSE_LOCK = 7_316_202;
+/** Transaction-scoped, tried (never waited for) by the checkpoint signer (src/audit/checkpoints.ts): one signer at a time across servers. */
+export const CHECKPOINT_LOCK = 7_316_210;
+/** Session-level, tried by the model snapshotter (src/projections/model-snapshots.ts): one snapshot taker at a time. */
+export const MODEL_SNAPSHOT_LOCK = 7_316_211;
 
 /**
  * Transaction-scoped, two-key form `(LEDGER_STREAM_LOCK_SPACE,

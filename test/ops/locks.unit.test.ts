@@ -22,7 +22,7 @@ describe('advisory lock keys', () => {
   });
 
   it('no two single-key locks share a value', () => {
-    const single = [locks.LEDGER_APPEND_LOCK, locks.MIGRATION_LOCK, locks.PAUSE_LOCK];
+    const single = [locks.LEDGER_APPEND_LOCK, locks.MIGRATION_LOCK, locks.PAUSE_LOCK, locks.CHECKPOINT_LOCK, locks.MODEL_SNAPSHOT_LOCK];
     assert.equal(new Set(single).size, single.length);
   });
 });
