@@ -1,7 +1,13 @@
+import { after, before } from 'node:test';
 import type pg from 'pg';
 import { demoEvents, appendDemoEvents, type DemoOptions } from '../../bench/lib/demo-events.js';
 import type { TypedNewEvent } from '../../src/events/catalogue.js';
+import { Doorbell } from '../../src/ledger/doorbell.js';
+import { createLogger } from '../../src/ops/logger.js';
+import { startProjector, type Projector } from '../../src/projections/projector.js';
+import { ensureProjectionVersion } from '../../src/projections/rebuild.js';
 import { ARCHIVE_TABLES, TABLE_SPECS } from '../../src/projections/tables.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 
 /** Every read-model table of `schema`, the archive's included, row for row, as PostgreSQL holds them (jsonb of each row, in key order). */
 export async function dumpTables(pool: pg.Pool, schema = 'projection'): Promise<Record<string, unknown[]>> {
@@ -29,4 +35,31 @@ export async function checkpointOf(pool: pg.Pool, schema = 'projection'): Promis
 export function demoSource(options: DemoOptions = {}) {
   const source: Iterator<TypedNewEvent> = demoEvents(options);
   return (pool: pg.Pool, count: number, batchSize = 100) => appendDemoEvents(pool, source, count, batchSize);
+}
+
+export interface ProjectedDatabase {
+  readonly db: TestDatabase;
+  readonly projector: Projector;
+}
+
+/**
+ * A fresh database with a projector following its ledger, for the enclosing
+ * describe(): started before its tests, stopped and dropped after them. Read
+ * the fields inside tests (they are set once `before` has run).
+ */
+export function projectedDatabase(batchSize: number): ProjectedDatabase {
+  const fixture = {} as { db: TestDatabase; projector: Projector; doorbell: Doorbell };
+  before(async () => {
+    fixture.db = await createTestDatabase();
+    fixture.doorbell = new Doorbell(fixture.db.url);
+    await fixture.doorbell.start();
+    await ensureProjectionVersion(fixture.db.pool);
+    fixture.projector = startProjector({ pool: fixture.db.pool, doorbell: fixture.doorbell, logger: createLogger('silent'), batchSize });
+  });
+  after(async () => {
+    await fixture.projector.stop();
+    await fixture.doorbell.stop();
+    await fixture.db.drop();
+  });
+  return fixture;
 }
