@@ -11,9 +11,10 @@ export interface AppendOptions {
   readonly maxEventBytes?: number;
 }
 
-// After COMMIT, the sealed block of this session's last append: currval is
-// session-local and survives the commit.
-const SEALED_FIRST = "select first_position from ledger.blocks where block_id = currval('ledger.block_ids')";
+// After COMMIT, where the block this session wrote last starts (by its id,
+// from the session-local currval of ledger.block_ids, which survives the
+// commit; sql/000009_sealed_position.sql).
+const SEALED_FIRST = 'select ledger.sealed_first_position() as first_position';
 const APPEND_AT_COMMIT = 'select ledger.append_at_commit($1::jsonb, $2::bigint) as v';
 // Up to this many characters the payload goes inline, as a literal, so that
 // the append and its COMMIT take one round trip; beyond it, PostgreSQL's

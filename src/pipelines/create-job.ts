@@ -99,19 +99,20 @@ export function prepareJob(pipelineName: string, input: unknown, options: Create
  * Writes a prepared job and commits, in one round trip (simple query
  * protocol, values as escaped literals): `begin` (unless the caller's
  * transaction is open already), the job row, the step jobs and the append,
- * `commit`. The ledger's lock is then held for the commit only, never while
- * a reply travels back to this process. On error the caller rolls back.
+ * `commit`, then the position read. The events are sealed by that COMMIT,
+ * so the ledger's lock is held for the commit only, never while a reply
+ * travels back to this process. On error the caller rolls back.
  */
 export async function insertJobAndCommit(client: pg.PoolClient, job: PreparedJob, begin: boolean): Promise<CreatedJob> {
   const lit = (value: string) => client.escapeLiteral(value);
   const sql =
     `${begin ? 'begin; ' : ''}insert into pipelines.jobs (job_id, pipeline, priority, input, plan) values ` +
     `(${lit(job.jobId)}, ${lit(job.pipeline)}, ${lit(job.priority)}, ${lit(JSON.stringify(job.input))}, ${lit(JSON.stringify(job.plan))}); ` +
-    `select pipelines.commit_step(${lit(JSON.stringify(job.specs))}::json, ${lit(job.payload)}::jsonb) as position; commit`;
+    `select pipelines.commit_step(${lit(JSON.stringify(job.specs))}::json, ${lit(job.payload)}::jsonb, true); commit; ` +
+    'select ledger.sealed_first_position() as position';
   const done = appendTimer('create_job');
   const results = (await client.query(sql).finally(done)) as unknown as pg.QueryResult<{ position: string }>[];
-  const selected = results.find((r) => r.command === 'SELECT')!;
-  return { jobId: job.jobId, position: Number(selected.rows[0]!.position) };
+  return { jobId: job.jobId, position: Number(results.at(-1)!.rows[0]!.position) };
 }
 
 /** Writes a prepared job inside the caller's open transaction; the append is its last statement. */

@@ -151,6 +151,31 @@ describe('append and read', () => {
     assert.equal(await count(db), before + 1);
   });
 
+  it('learns its positions after COMMIT by the block id, without scanning the block table', async () => {
+    // A regression: `where block_id = currval(...)` evaluated the volatile
+    // currval per row, so every append scanned all of ledger.blocks.
+    const writer = await db.pool.connect();
+    const scans = async () => {
+      await writer.query('select pg_stat_force_next_flush()');
+      const { rows } = await db.pool.query(
+        "select pg_stat_clear_snapshot(), (select seq_scan from pg_stat_user_tables where relid = 'ledger.blocks'::regclass) as n",
+      );
+      return Number(rows[0].n);
+    };
+    try {
+      for (let i = 0; i < 20; i += 1) {
+        await writer.query('begin');
+        await appendAndCommit(writer, [{ streamType: 'job', streamId: `scan-${i}`, type: 'job.created', data: { i } }]);
+      }
+      const before = await scans();
+      const { rows } = await writer.query('select ledger.sealed_first_position() as first');
+      assert.equal(Number(rows[0].first), (await read(db.pool, { after: 0, limit: 100_000 })).at(-1)!.position);
+      assert.equal(await scans(), before, 'the position read must use the block id index');
+    } finally {
+      writer.release();
+    }
+  });
+
   it('carries quotes, backslashes and large payloads intact on every path', async () => {
     const tricky = { s: "it's a \\ back\\slash, a '' pair, \\' and é", nested: { "k'": ["\\n"] } };
     const big = { blob: 'y'.repeat(100 * 1024), ...tricky };
