@@ -90,8 +90,8 @@ export default async function appendBench(context: BenchContext): Promise<BenchR
   const atCommitTps = await closedLoop(clients, (client, i) => client.query('select ledger.append_at_commit($1::jsonb)', [payload(i)]));
 
   context.log(`runledger: single-event appends through the group-commit appender, ${WRITERS} callers, ${SECONDS}s`);
-  const pool = createPool(url, 2, 'runledger-bench');
-  const appender = createAppender(pool);
+  const pool = createPool(url, 4, 'runledger-bench');
+  const appender = createAppender(pool, { maxInFlight: 4 });
   const coalescedTps = await closedLoop(clients, (_client, i) =>
     appender.append([{ streamType: 'job', streamId: `job-${i % 997}`, type: 'step.progress', data: sampleData(i) }]),
   );

@@ -19,21 +19,39 @@ interface Pending {
 }
 
 /**
- * Group commit for appends that need no transaction of the caller's (the
- * HTTP API's, for instance). Every append takes the ledger's ordering lock
- * until its COMMIT, so many single-event transactions queue on it; sharing
- * one transaction among the callers waiting at the same moment costs each of
- * them nothing and multiplies throughput. Each caller's events stay
- * contiguous and in order. A caller's bad event is refused before it joins a
- * batch, so it fails alone; an append with `expectedVersion` runs on its own.
+ * Group commit for appends that need no transaction of the caller's (a
+ * step's progress and log lines, for instance). Each single-event
+ * transaction pays a commit (a WAL flush, under the ledger's ordering lock
+ * and PostgreSQL's NOTIFY lock, so one at a time); sharing one transaction
+ * among the callers waiting at the same moment costs each of them nothing
+ * and multiplies throughput. Up to `maxInFlight` transactions run at once, so
+ * a batch forms while the previous ones commit, and a lone caller is sent at
+ * once (no timer). Each caller's events stay contiguous and in order. A
+ * caller's bad event is refused before it joins a batch, so it fails alone;
+ * an append with `expectedVersion` runs on its own.
  */
-export function createAppender(pool: pg.Pool, { maxEventBytes = DEFAULT_MAX_EVENT_BYTES, maxBatchEvents = 1000 } = {}): Appender {
+export function createAppender(
+  pool: pg.Pool,
+  { maxEventBytes = DEFAULT_MAX_EVENT_BYTES, maxBatchEvents = 1000, maxInFlight = 4 } = {},
+): Appender {
   const queue: Pending[] = [];
-  let flushing = false;
+  let inFlight = 0;
 
-  const flush = async () => {
-    flushing = true;
-    while (queue.length > 0) {
+  const send = async (batch: Pending[]) => {
+    try {
+      const results = await append(pool, batch.flatMap((pending) => pending.events), { maxEventBytes });
+      let offset = 0;
+      for (const pending of batch) {
+        pending.resolve(results.slice(offset, offset + pending.events.length));
+        offset += pending.events.length;
+      }
+    } catch (error) {
+      for (const pending of batch) pending.reject(error);
+    }
+  };
+
+  const pump = () => {
+    while (inFlight < maxInFlight && queue.length > 0) {
       const batch: Pending[] = [];
       let size = 0;
       while (queue.length > 0 && (batch.length === 0 || size + queue[0]!.events.length <= maxBatchEvents)) {
@@ -41,18 +59,12 @@ export function createAppender(pool: pg.Pool, { maxEventBytes = DEFAULT_MAX_EVEN
         batch.push(next);
         size += next.events.length;
       }
-      try {
-        const results = await append(pool, batch.flatMap((pending) => pending.events), { maxEventBytes });
-        let offset = 0;
-        for (const pending of batch) {
-          pending.resolve(results.slice(offset, offset + pending.events.length));
-          offset += pending.events.length;
-        }
-      } catch (error) {
-        for (const pending of batch) pending.reject(error);
-      }
+      inFlight += 1;
+      void send(batch).finally(() => {
+        inFlight -= 1;
+        pump();
+      });
     }
-    flushing = false;
   };
 
   return {
@@ -65,7 +77,7 @@ export function createAppender(pool: pg.Pool, { maxEventBytes = DEFAULT_MAX_EVEN
       }
       return new Promise<AppendResult[]>((resolve, reject) => {
         queue.push({ events, resolve, reject });
-        if (!flushing) void flush();
+        pump();
       });
     },
   };

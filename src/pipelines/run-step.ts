@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { append } from '../ledger/append.js';
+import type { Appender } from '../ledger/appender.js';
 import type { NewEvent } from '../ledger/types.js';
 import { coerceError } from '../ops/errors.js';
 import type { Logger } from '../ops/logger.js';
@@ -22,6 +22,8 @@ export interface StepRunner {
   readonly shutdown: AbortSignal;
   /** Running steps by job id, so a cancel can reach their signals. */
   readonly running: Map<string, Set<AbortController>>;
+  /** Appends progress and log events of running steps, group-committed. */
+  readonly appender: Appender;
   /** Starts steps (pipelines.start_steps), batching concurrent starts. */
   readonly start: (item: string) => Promise<StartResult>;
   /** Called when a step found its pipeline paused: refresh the forbidden flags now. */
@@ -101,7 +103,7 @@ async function runStarted(runner: StepRunner, pipeline: Pipeline, step: Compiled
   let settled = true;
   let usage: { tokens: number; costUsd: number } | undefined;
   const stepLog = createStepLog(async (lines, dropped) => {
-    await append(runner.pool, [jobEvent('step.log', { ...ref, lines, dropped })]);
+    await runner.appender.append([jobEvent('step.log', { ...ref, lines, dropped })]);
   });
   try {
     await client.query('begin');
@@ -113,7 +115,7 @@ async function runStarted(runner: StepRunner, pipeline: Pipeline, step: Compiled
       signal: controller.signal,
       progress: async (percent, message) => {
         const data = { ...ref, percent: Math.max(0, Math.min(100, percent)), ...(message === undefined ? {} : { message }) };
-        await append(runner.pool, [jobEvent('step.progress', data)], { maxEventBytes: runner.maxEventBytes });
+        await runner.appender.append([jobEvent('step.progress', data)]);
       },
       usage: (tokens, costUsd) => {
         usage = { tokens, costUsd };
