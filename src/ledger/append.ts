@@ -13,7 +13,7 @@ export interface AppendOptions {
 
 // After COMMIT, where the block this session wrote last starts (by its id,
 // from the session-local currval of ledger.block_ids, which survives the
-// commit; sql/000009_sealed_position.sql).
+// commit; sql/000009_append_speed.sql).
 const SEALED_FIRST = 'select ledger.sealed_first_position() as first_position';
 const APPEND_AT_COMMIT = 'select ledger.append_at_commit($1::jsonb, $2::bigint) as v';
 // Up to this many characters the payload goes inline, as a literal, so that

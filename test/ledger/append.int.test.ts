@@ -176,6 +176,17 @@ describe('append and read', () => {
     }
   });
 
+  it('inlines the digest into the statements that compute it (no function call per event)', async () => {
+    // A regression: declared immutable over the stable convert_to(), the
+    // digest functions ran as one SQL-function call per event.
+    const { rows } = await db.pool.query(
+      "explain (verbose, costs off) select ledger.event_digest(s, 'i', 1, 't', '{}', '{}') from unnest(array['a', 'b']) s",
+    );
+    const plan = rows.map((row) => row['QUERY PLAN']).join('\n');
+    assert.match(plan, /sha256\(/);
+    assert.doesNotMatch(plan, /event_digest/);
+  });
+
   it('carries quotes, backslashes and large payloads intact on every path', async () => {
     const tricky = { s: "it's a \\ back\\slash, a '' pair, \\' and é", nested: { "k'": ["\\n"] } };
     const big = { blob: 'y'.repeat(100 * 1024), ...tricky };
