@@ -187,6 +187,22 @@ describe('append and read', () => {
     assert.doesNotMatch(plan, /event_digest/);
   });
 
+  it('refuses to append in a REPEATABLE READ or SERIALIZABLE transaction, naming the isolation level', async () => {
+    const client = await db.pool.connect();
+    try {
+      for (const level of ['repeatable read', 'serializable']) {
+        await client.query(`begin isolation level ${level}`);
+        await assert.rejects(
+          client.query(`select ledger.append('[{"stream_type":"job","stream_id":"iso","type":"job.created","data":{}}]')`),
+          (error: { code?: string; message?: string }) => error.code === '25001' && error.message!.includes(level),
+        );
+        await client.query('rollback');
+      }
+    } finally {
+      client.release();
+    }
+  });
+
   it('carries quotes, backslashes and large payloads intact on every path', async () => {
     const tricky = { s: "it's a \\ back\\slash, a '' pair, \\' and é", nested: { "k'": ["\\n"] } };
     const big = { blob: 'y'.repeat(100 * 1024), ...tricky };
