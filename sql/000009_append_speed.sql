@@ -1,4 +1,5 @@
--- Two costs every append paid for nothing (measured in docs/ledger.md).
+-- What an append costs, cut (measured in docs/ledger.md), and its commit made
+-- durable in every session (4.).
 --
 -- 1. Where a session's last sealed block starts, read by its block id.
 --
@@ -160,6 +161,12 @@ language plpgsql as $$
 declare
   v_last bigint;
 begin
+  -- A committed event is never lost: this commit waits for its WAL flush
+  -- even in a session that commits asynchronously (graphile-worker's pool
+  -- does, for its own bookkeeping). Settings stronger than 'on' stay.
+  if current_setting('synchronous_commit') = 'off' then
+    perform set_config('synchronous_commit', 'on', true);
+  end if;
   -- Held until the transaction's locks are released, after its commit is
   -- visible: the next sealer reads a head that includes this block.
   perform pg_advisory_xact_lock(7316200);
@@ -184,3 +191,7 @@ begin
   return null;
 end
 $$;
+
+-- 4. (In ledger.seal above.) An appending transaction commits synchronously
+-- even where synchronous_commit is off, so the worker can let
+-- graphile-worker's own bookkeeping commit asynchronously.

@@ -203,6 +203,27 @@ describe('append and read', () => {
     }
   });
 
+  it('commits an append synchronously even in a session with synchronous_commit off', async () => {
+    const client = await db.pool.connect();
+    try {
+      await client.query('begin');
+      await client.query('set local synchronous_commit = off');
+      await client.query(`select ledger.append_at_commit('[{"stream_type":"job","stream_id":"sync","type":"job.created","data":{}}]')`);
+      await client.query('set constraints ledger.seal immediate');
+      const { rows } = await client.query("select current_setting('synchronous_commit') as setting");
+      assert.equal(rows[0].setting, 'on');
+      await client.query('rollback');
+      await client.query('begin');
+      await client.query('set local synchronous_commit = remote_apply');
+      await client.query(`select ledger.append_at_commit('[{"stream_type":"job","stream_id":"sync","type":"job.created","data":{}}]')`);
+      await client.query('set constraints ledger.seal immediate');
+      assert.equal((await client.query("select current_setting('synchronous_commit') as s")).rows[0].s, 'remote_apply');
+      await client.query('rollback');
+    } finally {
+      client.release();
+    }
+  });
+
   it('carries quotes, backslashes and large payloads intact on every path', async () => {
     const tricky = { s: "it's a \\ back\\slash, a '' pair, \\' and é", nested: { "k'": ["\\n"] } };
     const big = { blob: 'y'.repeat(100 * 1024), ...tricky };
