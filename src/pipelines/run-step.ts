@@ -10,6 +10,7 @@ import { holdStepStarts } from './pause.js';
 import type { StartResult } from './start-batcher.js';
 import { appendWithJobs, appendWithJobsAndCommit, eventsPayload } from './append-with-jobs.js';
 import { createStepLog } from './step-log.js';
+import { lazyTransaction } from './lazy-begin.js';
 import { queueStep, redeliverySpec, type JobSpec } from './step-spec.js';
 import { withTransaction } from '../ops/transaction.js';
 import { jobEvent, jsonBytes } from '../events/new-event.js';
@@ -105,8 +106,8 @@ async function runStarted(runner: StepRunner, pipeline: Pipeline, step: Compiled
   const stepLog = createStepLog(async (lines, dropped) => {
     await runner.appender.append([jobEvent('step.log', { ...ref, lines, dropped })]);
   });
+  const transaction = lazyTransaction(client);
   try {
-    await client.query('begin');
     const context: StepContext = {
       ...ref,
       input: started.input,
@@ -128,12 +129,7 @@ async function runStarted(runner: StepRunner, pipeline: Pipeline, step: Compiled
     // The lines land before the step's outcome, so a reader sees them under a running step.
     await stepLog.close();
     const outputBytes = jsonBytes(output);
-    const { rows } = await client.query<{ r: FinishResult }>({
-      name: 'rl_finish_step',
-      text: 'select pipelines.finish_step($1, $2, $3, $4, $5::jsonb, $6) as r',
-      values: [jobId, step.name, attempt, runner.workerId, JSON.stringify(output), outputBytes],
-    });
-    const finish = rows[0]!.r;
+    const finish = await transaction.finishStep<FinishResult>([jobId, step.name, attempt, runner.workerId, JSON.stringify(output), outputBytes]);
     if (finish.status !== 'ok') {
       // A duplicate delivery, or the job was cancelled or failed meanwhile:
       // none of this attempt's effects may stay.
@@ -162,6 +158,7 @@ async function runStarted(runner: StepRunner, pipeline: Pipeline, step: Compiled
     runner.shutdown.removeEventListener('abort', onShutdown);
     jobControllers.delete(controller);
     if (jobControllers.size === 0) runner.running.delete(jobId);
+    transaction.restore();
     // A handler that ignored its signal may still be using the client: destroy it.
     client.release(settled ? undefined : new Error('step handler did not settle'));
   }
