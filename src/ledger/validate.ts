@@ -2,14 +2,17 @@ import { z } from 'zod';
 import { AppError } from '../ops/errors.js';
 import type { NewEvent } from './types.js';
 
+const STREAM_TYPE = /^[a-z][a-z0-9_.-]{0,63}$/;
+const EVENT_TYPE = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
+
 const eventSchema = z
   .object({
-    streamType: z.string().regex(/^[a-z][a-z0-9_.-]{0,63}$/, 'lower-case name of at most 64 characters'),
+    streamType: z.string().regex(STREAM_TYPE, 'lower-case name of at most 64 characters'),
     streamId: z.string().min(1).max(200),
     type: z
       .string({ required_error: 'is required' })
       .max(100)
-      .regex(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/, 'dotted lower-case name such as job.created'),
+      .regex(EVENT_TYPE, 'dotted lower-case name such as job.created'),
     data: z.record(z.unknown(), { invalid_type_error: 'must be a JSON object' }),
     metadata: z.record(z.unknown(), { invalid_type_error: 'must be a JSON object' }).optional(),
   })
@@ -29,10 +32,10 @@ export function validateEvents(events: readonly NewEvent[], maxEventBytes: numbe
     throw new AppError(400, 'invalid_event', 'events: at least one event is required', { field: 'events' });
   }
   const rows = events.map((event, index) => {
-    const parsed = eventSchema.safeParse(event);
-    if (!parsed.success) {
+    const parsed = plainlyValid(event) ? undefined : eventSchema.safeParse(event);
+    if (parsed && !parsed.success) {
       const issue = parsed.error.issues[0]!;
-      const field = `events[${index}].${issue.path.join('.')}`;
+      const field = [`events[${index}]`, ...issue.path].join('.');
       throw new AppError(400, 'invalid_event', `${field}: ${issue.message}`, { field });
     }
     let json: string;
@@ -62,4 +65,25 @@ export function validateEvents(events: readonly NewEvent[], maxEventBytes: numbe
     return json;
   });
   return `[${rows.join(',')}]`;
+}
+
+const EVENT_KEYS = new Set(['streamType', 'streamId', 'type', 'data', 'metadata']);
+const isPlainObject = (value: unknown): boolean =>
+  typeof value === 'object' && value !== null && [Object.prototype, null].includes(Object.getPrototypeOf(value));
+
+/**
+ * What eventSchema accepts, checked without zod's copying (a batch of 1,000
+ * events spent 2.5 ms in it): true only when zod would accept the event too.
+ * Anything else goes through zod, which names the field and the reason.
+ */
+function plainlyValid(event: NewEvent): boolean {
+  if (!isPlainObject(event)) return false;
+  for (const key in event) if (!EVENT_KEYS.has(key)) return false;
+  const { streamType, streamId, type, data, metadata } = event;
+  return (
+    typeof streamType === 'string' && STREAM_TYPE.test(streamType) &&
+    typeof streamId === 'string' && streamId.length >= 1 && streamId.length <= 200 &&
+    typeof type === 'string' && type.length <= 100 && EVENT_TYPE.test(type) &&
+    isPlainObject(data) && (metadata === undefined || isPlainObject(metadata))
+  );
 }
