@@ -3,13 +3,13 @@
 //    single-row transactions, and the INSERT+NOTIFY -> LISTEN round trip;
 //  - runledger: single-event appends with 8 writers, each its own transaction;
 //    the same through the group-commit appender (8 callers, one pool); then
-//    batched appends;
+//    batched appends, beside a bulk INSERT of the same rows;
 //  - where the rest goes (../shared/experiments/seal-at-commit.mjs, ported):
 //    INSERT+NOTIFY with the append's payload; a minimal seal at commit
 //    (single-stream, bodies + one block row); the same per-event work with no
 //    ordering lock at all; ledger.append_at_commit as one statement.
 import pg from 'pg';
-import { append } from '../src/ledger/append.js';
+import { append, literal } from '../src/ledger/append.js';
 import { createAppender } from '../src/ledger/appender.js';
 import { createPool } from '../src/ops/pool.js';
 import type { NewEvent } from '../src/ledger/types.js';
@@ -109,6 +109,18 @@ export default async function appendBench(context: BenchContext): Promise<BenchR
   const batchesPerSecond = await closedLoop(clients.slice(0, BATCH_WRITERS), (client, i) =>
     append(client, batches[i % batches.length]!),
   );
+  // The batch floor: the same 1,000 events' JSON inserted as rows of a bare
+  // table (a primary key, no trigger) in one statement, then one NOTIFY.
+  context.log(`floor: bulk INSERT of ${BATCH} rows + one NOTIFY, ${BATCH_WRITERS} writers, ${SECONDS}s`);
+  await clients[0]!.query('create table floor_bulk (id bigserial primary key, stream_id text not null, type text not null, data jsonb not null)');
+  const batchPayloads = batches.map((batch) => JSON.stringify(batch));
+  const floorBatchesPerSecond = await closedLoop(clients.slice(0, BATCH_WRITERS), (client, i) =>
+    client.query(
+      `insert into floor_bulk (stream_id, type, data) select e->>'streamId', e->>'type', e->'data'
+         from jsonb_array_elements(${literal(batchPayloads[i % batchPayloads.length]!)}::jsonb) e;
+       select pg_notify('floor', 'bulk')`,
+    ),
+  );
   await Promise.all(clients.map((client) => client.end()));
 
   const json = {
@@ -120,6 +132,7 @@ export default async function appendBench(context: BenchContext): Promise<BenchR
     append_grouped_eps: Math.round(coalescedTps),
     append_grouped_ratio: round(coalescedTps / floorTps, 3),
     append_batch_eps: Math.round(batchesPerSecond * BATCH),
+    floor_bulk_insert_rows_per_s: Math.round(floorBatchesPerSecond * BATCH),
     floor_same_payload_tps: Math.round(floorPayloadTps),
     minimal_seal_tps: Math.round(minimalSealTps),
     minimal_seal_ratio: round(minimalSealTps / floorTps, 3),
@@ -139,6 +152,7 @@ export default async function appendBench(context: BenchContext): Promise<BenchR
       ['append single / floor', json.append_single_ratio, 'x', 'target >= 0.9'],
       ['append, single events, group commit', json.append_grouped_eps, 'events/s', `${WRITERS} callers, createAppender()`],
       ['group commit / floor', json.append_grouped_ratio, 'x', 'events/s against the floor\'s tx/s'],
+      [`floor: bulk INSERT, ${BATCH} rows a statement`, json.floor_bulk_insert_rows_per_s, 'rows/s', `${BATCH_WRITERS} writers, + one NOTIFY`],
       [`append, batches of ${BATCH}`, json.append_batch_eps, 'events/s', `${BATCH_WRITERS} writers; target >= 150,000`],
       ['experiment: INSERT+NOTIFY, append payload', json.floor_same_payload_tps, 'tx/s', `${WRITERS} writers`],
       ['experiment: minimal seal at commit', json.minimal_seal_tps, 'tx/s', `${json.minimal_seal_ratio}x floor`],

@@ -20,7 +20,7 @@ const APPEND_AT_COMMIT = 'select ledger.append_at_commit($1::jsonb, $2::bigint) 
 // the append and its COMMIT take one round trip; beyond it, PostgreSQL's
 // scanning of a literal costs more than a second round trip (3x a bind
 // parameter at 2 MB).
-const INLINE_LIMIT = 64 * 1024;
+export const INLINE_LIMIT = 64 * 1024;
 
 /**
  * Appends events to the ledger, in the order given, as one block.

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { literal } from '../ledger/append.js';
+import { INLINE_LIMIT, literal } from '../ledger/append.js';
 
 /** A step's transaction, begun only when first needed. */
 export interface LazyTransaction {
@@ -13,8 +13,6 @@ export interface LazyTransaction {
 }
 
 const FINISH_STEP = 'select pipelines.finish_step($1, $2, $3, $4, $5::jsonb, $6) as r';
-// Beyond this, the output travels as a bind parameter (see ledger/append.ts).
-const INLINE_LIMIT = 64 * 1024;
 
 /**
  * Most handlers never touch `ctx.db`; for them a `begin` round trip before
@@ -38,6 +36,7 @@ export function lazyTransaction(client: pg.PoolClient): LazyTransaction {
   } as typeof client.query;
   return {
     async finishStep<R>(values: readonly [string, string, number, string, string, number]) {
+      // A large output travels as a bind parameter instead (see ledger/append.ts).
       if (!begun && values[4].length <= INLINE_LIMIT) {
         begun = true;
         const [jobId, step, attempt, workerId, output, outputBytes] = values;

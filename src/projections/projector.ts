@@ -64,19 +64,11 @@ export function startProjector(options: ProjectorOptions): Projector {
   const apply = async (client: pg.PoolClient, events: LedgerEvent[]) => {
     let applied;
     try {
-      // Without waiting for the WAL flush: the read model and its checkpoint
-      // commit together and are rebuilt from the ledger, so a PostgreSQL
-      // crash that loses the last batches only means projecting them again;
-      // meanwhile the flush stays off the ledger's commit path.
-      applied = await inTransaction(
-        client,
-        async () => {
-          const batch = await applyBatch(client, PROJECTION_SCHEMA, events);
-          await options.beforeCommit?.(events);
-          return batch;
-        },
-        'begin; set local synchronous_commit = off',
-      );
+      applied = await inTransaction(client, async () => {
+        const batch = await applyBatch(client, PROJECTION_SCHEMA, events);
+        await options.beforeCommit?.(events);
+        return batch;
+      });
     } catch (error) {
       const alive = await client.query('select 1').then(() => true, () => false);
       if (!alive) endLead?.('lost');
