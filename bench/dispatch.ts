@@ -133,9 +133,9 @@ async function connectMany(url: string, count: number, start: number, capacity: 
   return clients;
 }
 
-async function until(check: () => boolean, ms: number): Promise<boolean> {
+async function until(check: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
   const deadline = performance.now() + ms;
-  while (!check()) {
+  while (!(await check())) {
     if (performance.now() > deadline) return false;
     await sleep(10);
   }
@@ -277,6 +277,12 @@ export default async function dispatchBench(context: BenchContext): Promise<Benc
       await Promise.all(writes);
     }
     const total = await head(pool);
+    // The server's projector projects what was just written; replay is timed
+    // once it has (history replay, not replay racing a projection catch-up
+    // in the same process).
+    context.log(`(c) waiting for the projector to reach ${total}`);
+    const projected = async () => Number((await pool.query('select position from projection.checkpoint')).rows[0].position) >= total;
+    if (!(await until(projected, 600_000))) throw new Error('the projector did not catch up within 10 minutes');
     context.log(`(c) replaying ${total} events`);
     const replayStarted = performance.now();
     const [replayer] = await connectMany(`${wsUrl}?from=0`, 1, 0, 1);

@@ -1,3 +1,4 @@
+import { EVENT_ROW_TYPES } from './row-types.js';
 import type { LedgerEvent, Queryable } from './types.js';
 
 export interface ReadOptions {
@@ -12,15 +13,16 @@ export interface ReadOptions {
   readonly until?: number;
 }
 
+/** A row as EVENT_ROW_TYPES parses it. */
 export interface EventRow {
-  position: string;
+  position: number;
   stream_type: string;
   stream_id: string;
-  stream_version: string;
+  stream_version: number;
   type: string;
   data: Record<string, unknown>;
   metadata: Record<string, unknown>;
-  recorded_at: Date;
+  recorded_at: string;
 }
 
 export const EVENT_COLUMNS = 'position, stream_type, stream_id, stream_version, type, data, metadata, recorded_at';
@@ -62,7 +64,11 @@ export async function read(db: Queryable, options: ReadOptions = {}): Promise<Le
   values.push(limit);
   const where = conditions.length > 0 ? ` where ${conditions.join(' and ')}` : '';
   const order = byStream ? ' order by position' : '';
-  const { rows } = await db.query<EventRow>(`select ${EVENT_COLUMNS} from ${source}${where}${order} limit $${values.length}`, values);
+  const { rows } = await db.query<EventRow>({
+    text: `select ${EVENT_COLUMNS} from ${source}${where}${order} limit $${values.length}`,
+    values,
+    types: EVENT_ROW_TYPES,
+  });
   return rows.map(toLedgerEvent);
 }
 
@@ -74,13 +80,13 @@ export async function head(db: Queryable): Promise<number> {
 
 export function toLedgerEvent(row: EventRow): LedgerEvent {
   return {
-    position: Number(row.position),
+    position: row.position,
     streamType: row.stream_type,
     streamId: row.stream_id,
-    streamVersion: Number(row.stream_version),
+    streamVersion: row.stream_version,
     type: row.type,
     data: row.data,
     metadata: row.metadata,
-    recordedAt: row.recorded_at.toISOString(),
+    recordedAt: row.recorded_at,
   };
 }

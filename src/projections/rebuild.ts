@@ -1,5 +1,6 @@
 import pg, { escapeIdentifier } from 'pg';
 import type { LedgerEvent, Queryable } from '../ledger/types.js';
+import { EVENT_ROW_TYPES } from '../ledger/row-types.js';
 import type { Logger } from '../ops/logger.js';
 import { saveTouched, touchedStatements, type WrittenRows } from './apply-batch.js';
 import { PROJECTIONS_LOCK_SPACE, REBUILD_LOCK } from '../ops/locks.js';
@@ -104,16 +105,15 @@ export async function replay(
 
 /**
  * Reads events for replay: only the columns `eventToDeltas` looks at (the
- * stream columns are left empty), parsed by the same pg parsers as the
- * ledger's `read` so times come out identical, with the parse of
- * `recorded_at` remembered, as a whole append batch shares one.
+ * stream columns are left empty), parsed like the ledger's `read`
+ * (EVENT_ROW_TYPES) so times come out identical.
  */
 async function readPage(db: Queryable, after: number, until: number): Promise<LedgerEvent[]> {
   const { rows } = await db.query<{ position: number; type: string; data: Record<string, unknown>; recorded_at: string }>({
     text: `select position, type, data, recorded_at
              from ledger.events_between($1, $2)`,
     values: [after, until],
-    types: REPLAY_TYPES,
+    types: EVENT_ROW_TYPES,
   });
   return rows.map((row) => ({
     position: row.position,
@@ -128,26 +128,6 @@ async function readPage(db: Queryable, after: number, until: number): Promise<Le
 }
 
 const NO_METADATA = Object.freeze({});
-const INT8 = 20;
-const TIMESTAMPTZ = 1184;
-const parseTimestamptz = pg.types.getTypeParser(TIMESTAMPTZ, 'text') as (value: string) => Date;
-let lastTimeText = '';
-let lastTimeIso = '';
-const REPLAY_TYPES = {
-  getTypeParser(oid: number, format?: 'text' | 'binary'): unknown {
-    if (oid === INT8) return Number;
-    if (oid === TIMESTAMPTZ) {
-      return (value: string) => {
-        if (value !== lastTimeText) {
-          lastTimeIso = parseTimestamptz(value).toISOString();
-          lastTimeText = value;
-        }
-        return lastTimeIso;
-      };
-    }
-    return pg.types.getTypeParser(oid, format ?? 'text');
-  },
-} as pg.CustomTypesConfig;
 
 /** The read model as of offset `to` (or the head), computed in memory from the ledger alone. */
 export async function modelAt(db: Queryable, to?: number): Promise<{ offset: number; model: Model }> {
