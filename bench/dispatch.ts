@@ -5,7 +5,8 @@
 //  (a) append committed -> delivered to each of 100 clients at 500 events/s
 //      (also reported: scheduled -> append committed, the part the stream does not control);
 //  (b) fan-out: 1,000 clients at 100 events/s, delivered ratio and p99;
-//  (c) replay: one client catching up from offset 0 over BENCH_REPLAY_EVENTS (default 1,000,000);
+//  (c) replay: one client catching up from offset 0 over BENCH_REPLAY_EVENTS (default 1,000,000),
+//      beside a plain read of the same events;
 //  (d) server RSS per 1,000 idle clients.
 // Latencies count from the scheduled send time (open loop), not the actual one;
 // (a) and (b) measure after a 1 s warm-up at the same rate (JIT, connections).
@@ -17,6 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import WebSocket from 'ws';
 import { append } from '../src/ledger/append.js';
+import { EVENT_COLUMNS } from '../src/ledger/read.js';
 import type { NewEvent } from '../src/ledger/types.js';
 import { createPool } from '../src/ops/pool.js';
 import type { BenchContext, BenchResult } from './lib/context.js';
@@ -283,6 +285,14 @@ export default async function dispatchBench(context: BenchContext): Promise<Benc
     context.log(`(c) waiting for the projector to reach ${total}`);
     const projected = async () => Number((await pool.query('select position from projection.checkpoint')).rows[0].position) >= total;
     if (!(await until(projected, 600_000))) throw new Error('the projector did not catch up within 10 minutes');
+    // The replay floor: a plain read of the same events, pages of 2,000 in
+    // position order, parsed by pg as any client would (no deltas, no frames).
+    context.log(`(c) floor: plain read of ${total} events`);
+    const readStarted = performance.now();
+    for (let after = 0; after < total; after += 2000) {
+      await pool.query(`select ${EVENT_COLUMNS} from ledger.events_between($1, $2)`, [after, Math.min(after + 2000, total)]);
+    }
+    const readSeconds = (performance.now() - readStarted) / 1000;
     context.log(`(c) replaying ${total} events`);
     const replayStarted = performance.now();
     const [replayer] = await connectMany(`${wsUrl}?from=0`, 1, 0, 1);
@@ -310,6 +320,7 @@ export default async function dispatchBench(context: BenchContext): Promise<Benc
       fanout_delivered_ratio: round(fanoutRatio, 5),
       replay_events: total,
       replay_eps: Math.round(total / replaySeconds),
+      replay_floor_eps: Math.round(total / readSeconds),
       replay_mb: Math.round(replayer!.bytes / 1e6),
       rss_mb_per_1k_clients: round((rssIdleAfter - rssIdleBefore) / 1e6, 1),
     };
@@ -328,6 +339,7 @@ export default async function dispatchBench(context: BenchContext): Promise<Benc
         ['(b) fan-out p50, 1,000 clients', json.fanout_p50_ms, 'ms', '100 events/s'],
         ['(b) fan-out p99, 1,000 clients', json.fanout_p99_ms, 'ms', 'target <= 20'],
         ['(b) fan-out delivered', json.fanout_delivered_ratio, 'ratio', 'target 1'],
+        [`(c) floor: plain read of the ${total} events`, json.replay_floor_eps, 'events/s', 'pages of 2,000, pg parsing'],
         [`(c) replay from 0 over ${total} events`, json.replay_eps, 'events/s', 'target >= 200,000'],
         ['(d) server RSS per 1,000 idle clients', json.rss_mb_per_1k_clients, 'MB'],
       ],
