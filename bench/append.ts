@@ -68,6 +68,14 @@ export default async function appendBench(context: BenchContext): Promise<BenchR
     append(writersPool, [{ streamType: 'job', streamId: `job-${i % 997}`, type: 'step.progress', data: sampleData(i) }]),
   );
   await writersPool.end();
+  // How far apart consecutive seals were under those 8 writers: the length
+  // of the serialised section (ordering lock -> commit visible -> next
+  // sealer holds the lock), beside the floor's 1 / tx/s per commit.
+  const { rows: gaps } = await clients[0]!.query<{ p10: number; p50: number }>(
+    `select percentile_cont(0.1) within group (order by us) as p10, percentile_cont(0.5) within group (order by us) as p50
+       from (select extract(epoch from sealed_at - lag(sealed_at) over (order by last_position)) * 1e6 as us
+               from ledger.blocks) gaps`,
+  );
   // The SQL interface other languages use: sealed at once, positions returned.
   context.log(`runledger: ledger.append() as one statement, ${WRITERS} writers, ${SECONDS}s`);
   const sqlAppendTps = await closedLoop(clients, (client, i) =>
@@ -129,6 +137,9 @@ export default async function appendBench(context: BenchContext): Promise<BenchR
     floor_insert_notify_tps: Math.round(floorTps),
     append_single_tps: Math.round(singleTps),
     append_single_ratio: round(singleTps / floorTps, 3),
+    seal_gap_p10_us: Math.round(gaps[0]!.p10),
+    seal_gap_p50_us: Math.round(gaps[0]!.p50),
+    floor_us_per_commit: Math.round(1e6 / floorTps),
     append_grouped_eps: Math.round(coalescedTps),
     append_grouped_ratio: round(coalescedTps / floorTps, 3),
     append_batch_eps: Math.round(batchesPerSecond * BATCH),
@@ -150,6 +161,8 @@ export default async function appendBench(context: BenchContext): Promise<BenchR
       ['floor: INSERT+NOTIFY commits', json.floor_insert_notify_tps, 'tx/s', `${WRITERS} writers`],
       ['append, single event', json.append_single_tps, 'tx/s', `${WRITERS} writers, append(pool), sealed at commit`],
       ['append single / floor', json.append_single_ratio, 'x', 'target >= 0.9'],
+      ['consecutive seals apart, p10', json.seal_gap_p10_us, 'us', `floor: ${json.floor_us_per_commit} us per commit`],
+      ['consecutive seals apart, p50', json.seal_gap_p50_us, 'us'],
       ['append, single events, group commit', json.append_grouped_eps, 'events/s', `${WRITERS} callers, createAppender()`],
       ['group commit / floor', json.append_grouped_ratio, 'x', 'events/s against the floor\'s tx/s'],
       [`floor: bulk INSERT, ${BATCH} rows a statement`, json.floor_bulk_insert_rows_per_s, 'rows/s', `${BATCH_WRITERS} writers, + one NOTIFY`],
