@@ -3,7 +3,8 @@
 // WebSocket clients, here) does not share its event loop:
 //  - floor: INSERT + NOTIFY trigger -> LISTEN round trip, 500 events/s open loop;
 //  (a) append committed -> delivered to each of 100 clients at 500 events/s
-//      (also reported: scheduled -> append committed, the part the stream does not control);
+//      (also reported: scheduled -> append committed, the part the stream does not control,
+//      and the server's own split from its histograms: NOTIFY -> events read -> frames sent);
 //  (b) fan-out: 1,000 clients at 100 events/s, delivered ratio and p99;
 //  (c) replay: one client catching up from offset 0 over BENCH_REPLAY_EVENTS (default 1,000,000),
 //      beside a plain read of the same events;
@@ -23,6 +24,7 @@ import type { NewEvent } from '../src/ledger/types.js';
 import { createPool } from '../src/ops/pool.js';
 import type { BenchContext, BenchResult } from './lib/context.js';
 import { notifyRoundTrip, openLoop } from './lib/floor.js';
+import { quantileBetween, scrape } from './lib/server-metrics.js';
 import { Latencies, round } from './lib/stats.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -39,6 +41,7 @@ const progress = (i: number): NewEvent => ({
 interface Server {
   readonly child: ChildProcess;
   readonly wsPort: number;
+  readonly httpPort: number;
   rssBytes(): number;
   stop(): Promise<void>;
 }
@@ -57,18 +60,19 @@ async function startServer(url: string): Promise<Server> {
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const wsPort = await new Promise<number>((resolve, reject) => {
+  const [httpPort, wsPort] = await new Promise<[number, number]>((resolve, reject) => {
     let text = '';
     child.stdout!.on('data', (chunk: Buffer) => {
       text += chunk.toString();
-      const match = /"wsPort":(\d+)/.exec(text);
-      if (match) resolve(Number(match[1]));
+      const match = /"httpPort":(\d+),"wsPort":(\d+)/.exec(text);
+      if (match) resolve([Number(match[1]), Number(match[2])]);
     });
     child.once('exit', (code) => reject(new Error(`runledger serve exited with ${code}`)));
   });
   return {
     child,
     wsPort,
+    httpPort,
     rssBytes: () => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) * 1024,
     stop: () =>
       new Promise<void>((resolve) => {
@@ -234,10 +238,17 @@ export default async function dispatchBench(context: BenchContext): Promise<Benc
       if (k > 0 && k < rungAt.length) rungAt[k] = performance.now();
     });
     await listener.query('listen ledger_events');
+    const metricsBefore = await scrape(server.httpPort);
     let scheduledAt = await openLoopAppends(pool, 500, start, appendCommitted);
     let last = await head(pool);
     await until(() => clients.every((c) => c.reached >= last), 10_000);
     await listener.end();
+    // The server's own split of NOTIFY -> client, from its histograms.
+    const metricsAfter = await scrape(server.httpPort);
+    const serverMs = (name: string, q: number) => {
+      const seconds = quantileBetween(metricsBefore, metricsAfter, name, q);
+      return seconds === null ? null : round(seconds * 1000, 3);
+    };
     const dispatch = new Latencies();
     deliveries(clients, scheduledAt, dispatch);
     const toDoorbell = new Latencies();
@@ -313,6 +324,10 @@ export default async function dispatchBench(context: BenchContext): Promise<Benc
       scheduled_to_notify_p50_ms: toDoorbell.p(50),
       notify_to_client_p50_ms: doorbellToClient.p(50),
       notify_to_client_p99_ms: doorbellToClient.p(99),
+      server_read_p50_ms: serverMs('runledger_stream_read_seconds', 0.5),
+      server_read_p99_ms: serverMs('runledger_stream_read_seconds', 0.99),
+      server_send_p50_ms: serverMs('runledger_stream_send_seconds', 0.5),
+      server_send_p99_ms: serverMs('runledger_stream_send_seconds', 0.99),
       fanout_clients: 1000,
       fanout_eps: 100,
       fanout_p50_ms: fanout.p(50),
@@ -336,6 +351,8 @@ export default async function dispatchBench(context: BenchContext): Promise<Benc
         ['(a) split: scheduled -> NOTIFY at a LISTEN client p50', json.scheduled_to_notify_p50_ms, 'ms', 'commit + notify delivery'],
         ['(a) split: NOTIFY -> WebSocket client p50', json.notify_to_client_p50_ms, 'ms', 'server: doorbell, read, deltas, frame'],
         ['(a) split: NOTIFY -> WebSocket client p99', json.notify_to_client_p99_ms, 'ms'],
+        ['(a) server: NOTIFY -> events read p50 / p99', `${json.server_read_p50_ms} / ${json.server_read_p99_ms}`, 'ms', 'runledger_stream_read_seconds'],
+        ['(a) server: read -> frames to 100 clients p50 / p99', `${json.server_send_p50_ms} / ${json.server_send_p99_ms}`, 'ms', 'runledger_stream_send_seconds'],
         ['(b) fan-out p50, 1,000 clients', json.fanout_p50_ms, 'ms', '100 events/s'],
         ['(b) fan-out p99, 1,000 clients', json.fanout_p99_ms, 'ms', 'target <= 20'],
         ['(b) fan-out delivered', json.fanout_delivered_ratio, 'ratio', 'target 1'],

@@ -2,7 +2,7 @@ import type { Doorbell } from '../ledger/doorbell.js';
 import { head, read } from '../ledger/read.js';
 import { tail, type Tail } from '../ledger/tail.js';
 import type { LedgerEvent, Queryable } from '../ledger/types.js';
-import { observeDispatch } from '../ops/metrics/stream-metrics.js';
+import { observeDispatch, observeFeedBatch } from '../ops/metrics/stream-metrics.js';
 import type { Delta } from '../projections/delta.js';
 import { eventToDeltas } from '../projections/event-to-deltas.js';
 
@@ -50,6 +50,13 @@ export function toBatch(events: readonly LedgerEvent[], after: number, upTo = ev
 export async function startFeed(options: FeedOptions): Promise<Feed> {
   const listeners = new Set<(batch: FeedBatch) => void>();
   let position = await head(options.db);
+  // The first ring not yet answered by a batch: where the server's part of
+  // a dispatch starts (runledger_stream_read_seconds).
+  let rungAt: number | undefined;
+  const onRing = () => {
+    rungAt ??= performance.now();
+  };
+  options.doorbell.on('ring', onRing);
   const follower: Tail = tail({
     db: options.db,
     doorbell: options.doorbell,
@@ -57,6 +64,9 @@ export async function startFeed(options: FeedOptions): Promise<Feed> {
     pollMs: options.pollMs,
     onError: options.onError,
     onEvents: (events) => {
+      const readAt = performance.now();
+      const rang = rungAt;
+      rungAt = undefined;
       const batch = toBatch(events, position);
       position = batch.upTo;
       for (const listener of listeners) {
@@ -66,6 +76,7 @@ export async function startFeed(options: FeedOptions): Promise<Feed> {
           options.onError?.(error as Error);
         }
       }
+      observeFeedBatch(rang, readAt, performance.now());
       observeDispatch(events);
     },
   });
@@ -82,6 +93,7 @@ export async function startFeed(options: FeedOptions): Promise<Feed> {
     },
     async stop() {
       listeners.clear();
+      options.doorbell.off('ring', onRing);
       await follower.stop();
     },
   };

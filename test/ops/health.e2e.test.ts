@@ -106,6 +106,15 @@ describe('/health/live, /health/ready and /metrics of serve processes', () => {
     await eventually(async () => (await connections()) === 0, 30_000, 'the connection count to drop');
   });
 
+  it('splits the server\'s part of a dispatch: NOTIFY -> events read -> frames handed to the clients', async () => {
+    const count = (name: string) => metricValue(standby, new RegExp(`^${name}_count (\\S+)$`, 'm'), METRICS_TOKEN);
+    const readBefore = (await count('runledger_stream_read_seconds')) ?? 0;
+    const sentBefore = (await count('runledger_stream_send_seconds')) ?? 0;
+    await append(db.pool, [{ streamType: 'probe', streamId: 'split', type: 'probe.split', data: {} }]);
+    await eventually(async () => ((await count('runledger_stream_read_seconds')) ?? 0) > readBefore, 30_000, 'a ring answered by a read');
+    assert.ok(((await count('runledger_stream_send_seconds')) ?? 0) > sentBefore);
+  });
+
   it('reports degraded with the reason while the read model lags, and ok once it catches up', async () => {
     // The leader keeps its projector lock but stops applying: the standby cannot take over.
     leader.child.kill('SIGSTOP');

@@ -2,6 +2,8 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 
 /** Seconds; from 1 ms (a local append) to 10 min (a long simulated step). */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+// The stream's own steps take well under a millisecond on an idle server.
+const FEED_BUCKETS = [0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.003, 0.005, 0.01, 0.025, 0.1, 1];
 const STEP_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 60, 120, 300, 600];
 
 /**
@@ -55,6 +57,18 @@ export function createMetrics() {
       name: 'runledger_dispatch_latency_seconds',
       help: "From an event's recorded_at (its append) to its frame being handed to this process's stream clients",
       buckets: LATENCY_BUCKETS,
+      registers: r,
+    }),
+    feedReadSeconds: new Histogram({
+      name: 'runledger_stream_read_seconds',
+      help: "From the doorbell's NOTIFY reaching this process's feed to the new events read from the ledger",
+      buckets: FEED_BUCKETS,
+      registers: r,
+    }),
+    feedSendSeconds: new Histogram({
+      name: 'runledger_stream_send_seconds',
+      help: "From the feed's new events read to their deltas frames handed to every stream client of this process",
+      buckets: FEED_BUCKETS,
       registers: r,
     }),
     streamConnections: new Gauge({
