@@ -4,14 +4,16 @@ import type { NewEvent } from './types.js';
 
 const STREAM_TYPE = /^[a-z][a-z0-9_.-]{0,63}$/;
 const EVENT_TYPE = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
+const MAX_STREAM_ID = 200;
+const MAX_TYPE = 100;
 
 const eventSchema = z
   .object({
     streamType: z.string().regex(STREAM_TYPE, 'lower-case name of at most 64 characters'),
-    streamId: z.string().min(1).max(200),
+    streamId: z.string().min(1).max(MAX_STREAM_ID),
     type: z
       .string({ required_error: 'is required' })
-      .max(100)
+      .max(MAX_TYPE)
       .regex(EVENT_TYPE, 'dotted lower-case name such as job.created'),
     data: z.record(z.unknown(), { invalid_type_error: 'must be a JSON object' }),
     metadata: z.record(z.unknown(), { invalid_type_error: 'must be a JSON object' }).optional(),
@@ -82,8 +84,8 @@ function plainlyValid(event: NewEvent): boolean {
   const { streamType, streamId, type, data, metadata } = event;
   return (
     typeof streamType === 'string' && STREAM_TYPE.test(streamType) &&
-    typeof streamId === 'string' && streamId.length >= 1 && streamId.length <= 200 &&
-    typeof type === 'string' && type.length <= 100 && EVENT_TYPE.test(type) &&
+    typeof streamId === 'string' && streamId.length >= 1 && streamId.length <= MAX_STREAM_ID &&
+    typeof type === 'string' && type.length <= MAX_TYPE && EVENT_TYPE.test(type) &&
     isPlainObject(data) && (metadata === undefined || isPlainObject(metadata))
   );
 }
