@@ -8,6 +8,8 @@ export interface LazyTransaction {
    * in the same round trip when the handler never used its client.
    */
   finishStep<R>(values: readonly [jobId: string, step: string, attempt: number, workerId: string, output: string, outputBytes: number]): Promise<R>;
+  /** Whether the handler (or finishStep) began the transaction. */
+  readonly begun: boolean;
   /** Gives the client its own `query` back (before it returns to the pool). */
   restore(): void;
 }
@@ -35,6 +37,9 @@ export function lazyTransaction(client: pg.PoolClient): LazyTransaction {
     return (original as (...a: unknown[]) => unknown).apply(client, args);
   } as typeof client.query;
   return {
+    get begun() {
+      return begun;
+    },
     async finishStep<R>(values: readonly [string, string, number, string, string, number]) {
       // A large output travels as a bind parameter instead (see ledger/append.ts).
       if (!begun && values[4].length <= INLINE_LIMIT) {

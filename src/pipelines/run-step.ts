@@ -8,9 +8,11 @@ import type { Priority } from '../events/catalogue.js';
 import { stepJobKey, type StepPayload } from './naming.js';
 import { holdStepStarts } from './pause.js';
 import type { StartResult } from './start-batcher.js';
+import type { FinishItem, FinishResult } from './finish-batcher.js';
 import { appendWithJobs, appendWithJobsAndCommit, eventsPayload } from './append-with-jobs.js';
 import { createStepLog } from './step-log.js';
 import { lazyTransaction } from './lazy-begin.js';
+import { INLINE_LIMIT } from '../ledger/append.js';
 import { queueStep, redeliverySpec, type JobSpec } from './step-spec.js';
 import { withTransaction } from '../ops/transaction.js';
 import { jobEvent, jsonBytes } from '../events/new-event.js';
@@ -27,6 +29,8 @@ export interface StepRunner {
   readonly appender: Appender;
   /** Starts steps (pipelines.start_steps), batching concurrent starts. */
   readonly start: (item: string) => Promise<StartResult>;
+  /** Commits the outcomes of steps that never used their transaction, batching concurrent ones (finish-batcher.ts). */
+  readonly finish: (item: FinishItem) => Promise<FinishResult>;
   /** Called when a step found its pipeline paused: refresh the forbidden flags now. */
   readonly onPaused: () => Promise<void>;
   /** Largest event, bytes (config.maxEventBytes). */
@@ -39,14 +43,6 @@ export class StepAborted extends Error {
     super(message);
     this.name = 'StepAborted';
   }
-}
-
-interface FinishResult {
-  status: string;
-  ready: string[];
-  bytes: Record<string, number>;
-  completed: boolean;
-  durationMs: number;
 }
 
 /**
@@ -129,17 +125,28 @@ async function runStarted(runner: StepRunner, pipeline: Pipeline, step: Compiled
     // The lines land before the step's outcome, so a reader sees them under a running step.
     await stepLog.close();
     const outputBytes = jsonBytes(output);
-    const finish = await transaction.finishStep<FinishResult>([jobId, step.name, attempt, runner.workerId, JSON.stringify(output), outputBytes]);
+    const values = [jobId, step.name, attempt, runner.workerId, JSON.stringify(output), outputBytes] as const;
+    const durationMs = Math.round(performance.now() - t0);
+    const outcomeOf = (finish: FinishResult) => {
+      const measured = { durationMs, outputBytes, usage };
+      const { specs, events } = outcome(runner.workerId, pipeline, step, ref, started.priority ?? 'normal', finish, measured);
+      return { specs, eventsJson: eventsPayload(events, runner.maxEventBytes) };
+    };
+    if (!transaction.begun && values[4].length <= INLINE_LIMIT) {
+      // Nothing of the handler's to commit: join the other finishing steps' transaction.
+      transaction.restore();
+      await runner.finish({ values, client, outcome: outcomeOf });
+      return;
+    }
+    const finish = await transaction.finishStep<FinishResult>(values);
     if (finish.status !== 'ok') {
       // A duplicate delivery, or the job was cancelled or failed meanwhile:
       // none of this attempt's effects may stay.
       await client.query('rollback');
       return;
     }
-    const durationMs = Math.round(performance.now() - t0);
-    const measured = { durationMs, outputBytes, usage };
-    const { specs, events } = outcome(runner.workerId, pipeline, step, ref, started.priority ?? 'normal', finish, measured);
-    await appendWithJobsAndCommit(client, specs, eventsPayload(events, runner.maxEventBytes));
+    const { specs, eventsJson } = outcomeOf(finish);
+    await appendWithJobsAndCommit(client, specs, eventsJson);
   } catch (thrown) {
     await client.query('rollback').catch(() => {});
     await stepLog.close();

@@ -14,6 +14,7 @@ import { listPipelines } from './registry.js';
 import { runStep, StepAborted, type StepRunner } from './run-step.js';
 import { appendWithJobs, eventsPayload } from './append-with-jobs.js';
 import { startBatcher } from './start-batcher.js';
+import { finishBatcher } from './finish-batcher.js';
 import { createAppender } from '../ledger/appender.js';
 import { sweep } from './sweep.js';
 import { withTransaction } from '../ops/transaction.js';
@@ -90,6 +91,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     shutdown: shutdown.signal,
     running: new Map(),
     start: startBatcher(pool, workerId),
+    finish: finishBatcher(),
     // Progress and log lines of all running steps, group-committed (two
     // transactions at most, so steps keep their connections).
     appender: createAppender(pool, { maxEventBytes: config.maxEventBytes, maxInFlight: 2 }),

@@ -1,0 +1,96 @@
+import type pg from 'pg';
+import { literal } from '../ledger/append.js';
+import { appendTimer } from '../ops/metrics/append-timer.js';
+import type { JobSpec } from './step-spec.js';
+
+/** What `pipelines.finish_step` answers (sql/000002_pipelines.sql). */
+export interface FinishResult {
+  readonly status: string;
+  readonly ready: string[];
+  readonly bytes: Record<string, number>;
+  readonly completed: boolean;
+  readonly durationMs: number;
+}
+
+export type FinishValues = readonly [jobId: string, step: string, attempt: number, workerId: string, output: string, outputBytes: number];
+
+/** A step whose handler is done and never used its transaction. */
+export interface FinishItem {
+  readonly values: FinishValues;
+  /** A connection of the step's, idle, outside any transaction; the batch may run on it. */
+  readonly client: pg.PoolClient;
+  /** Once finish_step said ok: the steps to queue and the events (a JSON array) to append. */
+  readonly outcome: (finish: FinishResult) => { specs: readonly JobSpec[]; eventsJson: string };
+}
+
+/**
+ * Step transactions of handlers that never touched `ctx.db`, committed
+ * together: a finish goes out at once when none is in flight; the finishes
+ * that arrive meanwhile go together in the next transaction, with one append
+ * and so one commit under the ledger's ordering lock for all of them (the
+ * pipeline's throughput is bound by those commits, docs/pipelines.md). A
+ * step's effects are the same as alone: finish_step, in job order so two
+ * batches cannot deadlock, then its outcome's jobs and events; a step whose
+ * finish_step is not ok wrote nothing and adds nothing. If the batch fails,
+ * each step is tried again alone, so one step's error stays its own.
+ */
+export function finishBatcher(): (item: FinishItem) => Promise<FinishResult> {
+  let pending: { item: FinishItem; resolve: (result: FinishResult) => void; reject: (error: unknown) => void }[] = [];
+  let inFlight = false;
+  const flush = async () => {
+    inFlight = true;
+    while (pending.length > 0) {
+      const batch = pending.sort((a, b) => (a.item.values[0] < b.item.values[0] ? -1 : a.item.values[0] > b.item.values[0] ? 1 : 0));
+      pending = [];
+      try {
+        const results = await commitTogether(batch.map((b) => b.item));
+        results.forEach((result, i) => batch[i]!.resolve(result));
+      } catch {
+        await Promise.all(
+          batch.map(({ item, resolve, reject }) =>
+            commitTogether([item]).then(([result]) => resolve(result!), reject),
+          ),
+        );
+      }
+    }
+    inFlight = false;
+  };
+  return (item) =>
+    new Promise<FinishResult>((resolve, reject) => {
+      pending.push({ item, resolve, reject });
+      if (!inFlight) void flush();
+    });
+}
+
+/** Two round trips on the first item's connection: begin and every finish_step; then the jobs, the events and commit. */
+async function commitTogether(items: readonly FinishItem[]): Promise<FinishResult[]> {
+  const client = items[0]!.client;
+  try {
+    const finishes = items.map(({ values: [jobId, step, attempt, workerId, output, outputBytes] }) =>
+      `select pipelines.finish_step(${literal(jobId)}, ${literal(step)}, ${Math.trunc(attempt)}, ${literal(workerId)}, ` +
+      `${literal(output)}::jsonb, ${Math.trunc(outputBytes)}) as r`,
+    );
+    const answered = (await client.query(`begin; ${finishes.join('; ')}`)) as unknown as pg.QueryResult<{ r: FinishResult }>[];
+    const results = answered.slice(1).map((answer) => answer.rows[0]!.r);
+    const specs: JobSpec[] = [];
+    const events: string[] = [];
+    results.forEach((result, i) => {
+      if (result.status !== 'ok') return;
+      const outcome = items[i]!.outcome(result);
+      specs.push(...outcome.specs);
+      if (outcome.eventsJson !== '[]') events.push(outcome.eventsJson.slice(1, -1));
+    });
+    if (events.length === 0 && specs.length === 0) {
+      await client.query('rollback');
+      return results;
+    }
+    const done = appendTimer('append_with_jobs_and_commit');
+    await client
+      .query(`select pipelines.commit_step(${literal(JSON.stringify(specs))}::json, ${literal(`[${events.join(',')}]`)}::jsonb, true); commit`)
+      .finally(done);
+    return results;
+  } catch (error) {
+    await client.query('rollback').catch(() => {});
+    throw error;
+  }
+}
