@@ -1,6 +1,7 @@
 // Stream dispatch against the raw floor of the same run. The server runs as
-// `runledger serve` in a child process, so the load generator (appends and
-// WebSocket clients, here) does not share its event loop:
+// `runledger serve` in a child process, so the load generator (appends here,
+// WebSocket clients on a worker thread, lib/ws-receivers.ts) does not share
+// its event loop:
 //  - floor: INSERT + NOTIFY trigger -> LISTEN round trip, 500 events/s open loop;
 //  (a) append committed -> delivered to each of 100 clients at 500 events/s
 //      (also reported: scheduled -> append committed, the part the stream does not control,
@@ -17,7 +18,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import WebSocket from 'ws';
 import { append } from '../src/ledger/append.js';
 import { EVENT_COLUMNS } from '../src/ledger/read.js';
 import type { NewEvent } from '../src/ledger/types.js';
@@ -26,6 +26,7 @@ import type { BenchContext, BenchResult } from './lib/context.js';
 import { notifyRoundTrip, openLoop } from './lib/floor.js';
 import { quantileBetween, scrape } from './lib/server-metrics.js';
 import { Latencies, round } from './lib/stats.js';
+import { Receivers } from './lib/ws-receivers.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const REPLAY_EVENTS = Number(process.env.BENCH_REPLAY_EVENTS ?? 1_000_000);
@@ -82,63 +83,6 @@ async function startServer(url: string): Promise<Server> {
   };
 }
 
-/** A WebSocket client that notes when each offset arrived (a frame's `upTo` covers every offset since the last one). */
-interface Receiver {
-  readonly ws: WebSocket;
-  /** Arrival time (performance.now) by offset - start. */
-  readonly arrivals: Float64Array;
-  caughtUp: boolean;
-  reached: number;
-  /** Bytes of deltas frames received. */
-  bytes: number;
-  /** Counts arrivals again, of offsets after `start` (after a warm-up). */
-  reset(start: number): void;
-}
-
-function receiver(url: string, start: number, capacity: number): Promise<Receiver> {
-  const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 1 << 30, skipUTF8Validation: true });
-  let base = start;
-  const self: Receiver = {
-    ws,
-    arrivals: new Float64Array(capacity),
-    caughtUp: false,
-    reached: start,
-    bytes: 0,
-    reset(from) {
-      base = from;
-      self.arrivals.fill(0);
-    },
-  };
-  ws.on('message', (data: Buffer) => {
-    const now = performance.now();
-    // Frames are built with `type` then `upTo`/`offset` first: no need to parse every delta.
-    const text = data.toString('latin1', 0, 64);
-    if (text.startsWith('{"type":"deltas"')) {
-      self.bytes += data.length;
-      const upTo = Number(/"upTo":(\d+)/.exec(text)![1]);
-      for (let offset = self.reached + 1; offset <= upTo; offset += 1) {
-        if (offset - base < capacity) self.arrivals[offset - base] = now;
-      }
-      self.reached = Math.max(self.reached, upTo);
-    } else if (text.startsWith('{"type":"caught_up"')) {
-      self.caughtUp = true;
-    }
-  });
-  return new Promise((resolve, reject) => {
-    ws.once('open', () => resolve(self));
-    ws.once('error', reject);
-  });
-}
-
-async function connectMany(url: string, count: number, start: number, capacity: number): Promise<Receiver[]> {
-  const clients: Receiver[] = [];
-  for (let i = 0; i < count; i += 100) {
-    clients.push(...(await Promise.all(Array.from({ length: Math.min(100, count - i) }, () => receiver(url, start, capacity)))));
-  }
-  await until(() => clients.every((c) => c.caughtUp), 60_000);
-  return clients;
-}
-
 async function until(check: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
   const deadline = performance.now() + ms;
   while (!(await check())) {
@@ -148,12 +92,11 @@ async function until(check: () => boolean | Promise<boolean>, ms: number): Promi
   return true;
 }
 
-/** Waits until `scheduled` (never sends early: a timer may fire a little late, which then counts). */
 /** Waits until every client has the warm-up's events, then counts from the head. */
-async function warmedUp(pool: pg.Pool, clients: Receiver[]): Promise<number> {
+async function warmedUp(pool: pg.Pool, clients: Receivers): Promise<number> {
   const start = await head(pool);
-  if (!(await until(() => clients.every((c) => c.reached >= start), 30_000))) throw new Error('clients did not receive the warm-up');
-  for (const client of clients) client.reset(start);
+  if (!(await until(async () => (await clients.status()).reached >= start, 30_000))) throw new Error('clients did not receive the warm-up');
+  await clients.reset(start);
   return start;
 }
 
@@ -176,11 +119,11 @@ async function openLoopAppends(pool: pg.Pool, rate: number, start: number, commi
   return scheduledAt;
 }
 
-function deliveries(clients: Receiver[], scheduledAt: Float64Array, latencies: Latencies): number {
+function deliveries(arrivals: readonly Float64Array[], scheduledAt: Float64Array, latencies: Latencies): number {
   let delivered = 0;
-  for (const client of clients) {
+  for (const client of arrivals) {
     for (let k = 1; k < scheduledAt.length; k += 1) {
-      const arrived = client.arrivals[k]!;
+      const arrived = client[k]!;
       if (arrived > 0) {
         delivered += 1;
         latencies.record(Math.max(0, arrived - scheduledAt[k]!));
@@ -188,19 +131,6 @@ function deliveries(clients: Receiver[], scheduledAt: Float64Array, latencies: L
     }
   }
   return delivered;
-}
-
-async function closeAll(clients: Receiver[]): Promise<void> {
-  await Promise.all(
-    clients.map(
-      (c) =>
-        new Promise<void>((resolve) => {
-          if (c.ws.readyState === WebSocket.CLOSED) return resolve();
-          c.ws.once('close', () => resolve());
-          c.ws.close();
-        }),
-    ),
-  );
 }
 
 export default async function dispatchBench(context: BenchContext): Promise<BenchResult> {
@@ -211,18 +141,19 @@ export default async function dispatchBench(context: BenchContext): Promise<Benc
   const pool = createPool(url, 16, 'runledger-bench');
   const server = await startServer(url);
   const wsUrl = `ws://127.0.0.1:${server.wsPort}/ws`;
+  const clients = new Receivers();
   try {
     // (d) first, on a fresh server, so garbage from the other phases does not hide the growth.
     context.log('(d) server RSS with 1,000 idle clients');
     let start = await head(pool);
     const rssIdleBefore = server.rssBytes();
-    const idle = await connectMany(`${wsUrl}?from=${start}`, 1000, start, 1);
+    await clients.connect(`${wsUrl}?from=${start}`, 1000, start, 1);
     await sleep(1000);
     const rssIdleAfter = server.rssBytes();
-    await closeAll(idle);
+    await clients.close();
 
     context.log(`(a) 100 clients, 500 events/s for ${SECONDS}s, after a 1 s warm-up at that rate`);
-    let clients = await connectMany(`${wsUrl}?from=${start}`, Number(process.env.BENCH_DISPATCH_CLIENTS ?? 100), start, 500 * SECONDS + 1);
+    await clients.connect(`${wsUrl}?from=${start}`, Number(process.env.BENCH_DISPATCH_CLIENTS ?? 100), start, 500 * SECONDS + 1);
     await openLoopAppends(pool, 500, start, new Latencies(), 1);
     start = await warmedUp(pool, clients);
     const appendCommitted = new Latencies();
@@ -241,7 +172,7 @@ export default async function dispatchBench(context: BenchContext): Promise<Benc
     const metricsBefore = await scrape(server.httpPort);
     let scheduledAt = await openLoopAppends(pool, 500, start, appendCommitted);
     let last = await head(pool);
-    await until(() => clients.every((c) => c.reached >= last), 10_000);
+    await until(async () => (await clients.status()).reached >= last, 10_000);
     await listener.end();
     // The server's own split of NOTIFY -> client, from its histograms.
     const metricsAfter = await scrape(server.httpPort);
@@ -250,31 +181,33 @@ export default async function dispatchBench(context: BenchContext): Promise<Benc
       return seconds === null ? null : round(seconds * 1000, 3);
     };
     const dispatch = new Latencies();
-    deliveries(clients, scheduledAt, dispatch);
+    let arrivals = await clients.arrivals();
+    deliveries(arrivals, scheduledAt, dispatch);
     const toDoorbell = new Latencies();
     const doorbellToClient = new Latencies();
     for (let k = 1; k < scheduledAt.length; k += 1) {
       if (rungAt[k]! > 0 && scheduledAt[k]! > 0) toDoorbell.record(rungAt[k]! - scheduledAt[k]!);
     }
-    for (const client of clients) {
+    for (const client of arrivals) {
       for (let k = 1; k < scheduledAt.length; k += 1) {
-        if (client.arrivals[k]! > 0 && rungAt[k]! > 0) doorbellToClient.record(client.arrivals[k]! - rungAt[k]!);
+        if (client[k]! > 0 && rungAt[k]! > 0) doorbellToClient.record(client[k]! - rungAt[k]!);
       }
     }
-    await closeAll(clients);
+    await clients.close();
 
     context.log(`(b) 1,000 clients, 100 events/s for ${SECONDS}s, after a 1 s warm-up`);
     start = await head(pool);
-    clients = await connectMany(`${wsUrl}?from=${start}`, 1000, start, 100 * SECONDS + 1);
+    await clients.connect(`${wsUrl}?from=${start}`, 1000, start, 100 * SECONDS + 1);
     await openLoopAppends(pool, 100, start, new Latencies(), 1);
     start = await warmedUp(pool, clients);
     scheduledAt = await openLoopAppends(pool, 100, start, new Latencies());
     last = await head(pool);
-    await until(() => clients.every((c) => c.reached >= last), 10_000);
+    await until(async () => (await clients.status()).reached >= last, 10_000);
     const fanout = new Latencies();
-    const delivered = deliveries(clients, scheduledAt, fanout);
-    const fanoutRatio = delivered / (clients.length * (scheduledAt.length - 1));
-    await closeAll(clients);
+    arrivals = await clients.arrivals();
+    const delivered = deliveries(arrivals, scheduledAt, fanout);
+    const fanoutRatio = delivered / (arrivals.length * (scheduledAt.length - 1));
+    await clients.close();
 
     context.log(`(c) replay from 0 over ${REPLAY_EVENTS} events: generating them`);
     const existing = await head(pool);
@@ -306,11 +239,13 @@ export default async function dispatchBench(context: BenchContext): Promise<Benc
     const readSeconds = (performance.now() - readStarted) / 1000;
     context.log(`(c) replaying ${total} events`);
     const replayStarted = performance.now();
-    const [replayer] = await connectMany(`${wsUrl}?from=0`, 1, 0, 1);
-    if (!(await until(() => replayer!.reached >= total, 600_000))) throw new Error(`replay stopped at ${replayer!.reached} of ${total}`);
+    await clients.connect(`${wsUrl}?from=0`, 1, 0, 1);
+    const replayed = async () => (await clients.status()).reached >= total;
+    if (!(await until(replayed, 600_000))) throw new Error(`replay stopped at ${(await clients.status()).reached} of ${total}`);
     const replaySeconds = (performance.now() - replayStarted) / 1000;
-    context.log(`(c) received ${Math.round(replayer!.bytes / 1e6)} MB of deltas frames in ${replaySeconds.toFixed(1)} s`);
-    await closeAll([replayer!]);
+    const replayBytes = (await clients.status()).bytes;
+    context.log(`(c) received ${Math.round(replayBytes / 1e6)} MB of deltas frames in ${replaySeconds.toFixed(1)} s`);
+    await clients.close();
 
     const json = {
       floor_notify_rtt_p50_ms: floor.p(50),
@@ -336,7 +271,7 @@ export default async function dispatchBench(context: BenchContext): Promise<Benc
       replay_events: total,
       replay_eps: Math.round(total / replaySeconds),
       replay_floor_eps: Math.round(total / readSeconds),
-      replay_mb: Math.round(replayer!.bytes / 1e6),
+      replay_mb: Math.round(replayBytes / 1e6),
       rss_mb_per_1k_clients: round((rssIdleAfter - rssIdleBefore) / 1e6, 1),
     };
     return {
@@ -363,6 +298,7 @@ export default async function dispatchBench(context: BenchContext): Promise<Benc
       json,
     };
   } finally {
+    await clients.stop();
     await server.stop();
     await pool.end();
   }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Doorbell } from './doorbell.js';
 import { read } from './read.js';
 import type { LedgerEvent, Queryable } from './types.js';
@@ -15,6 +16,13 @@ export interface TailOptions {
   readonly pollMs?: number;
   /** (Default: 1000) */
   readonly batchSize?: number;
+  /**
+   * While the doorbell keeps ringing, at least this long between the starts
+   * of two reads, ms; catching up (full batches) never waits. A follower that
+   * commits per batch (the projector) then takes a busy ledger's events a few
+   * at a time instead of one transaction per event. (Default: 0)
+   */
+  readonly intervalMs?: number;
   readonly types?: readonly string[];
 }
 
@@ -33,15 +41,20 @@ export interface Tail {
  * the last delivered position, so nothing is delivered twice or skipped.
  */
 export function tail(options: TailOptions): Tail {
-  const { db, doorbell, onEvents, pollMs = 5000, batchSize = 1000 } = options;
+  const { db, doorbell, onEvents, pollMs = 5000, batchSize = 1000, intervalMs = 0 } = options;
   let position = options.from;
   let running: Promise<void> | undefined;
   let again = false;
   let stopped = false;
+  let lastRead = -Infinity;
+  const stopping = new AbortController();
 
   const drain = async (): Promise<void> => {
     do {
       again = false;
+      const wait = lastRead + intervalMs - performance.now();
+      if (wait > 0 && !(await sleep(wait, true, { signal: stopping.signal }).catch(() => false))) return;
+      lastRead = performance.now();
       for (;;) {
         if (stopped) return;
         const events = await read(db, { after: position, limit: batchSize, types: options.types });
@@ -89,6 +102,7 @@ export function tail(options: TailOptions): Tail {
     },
     async stop() {
       stopped = true;
+      stopping.abort();
       clearInterval(timer);
       doorbell.off('ring', onRing);
       doorbell.off('reconnected', onRing);

@@ -20,6 +20,13 @@ export interface ProjectorOptions {
   readonly logger: Logger;
   /** Events per transaction. (Default: 1000) */
   readonly batchSize?: number;
+  /**
+   * At least this long between two batches while the ledger is busy, ms: at
+   * 500 appends a second, a transaction per event took CPU from the appends
+   * and the stream on the same machine (docs/projections.md). The read model
+   * lags a busy ledger by up to this much more. (Default: 25)
+   */
+  readonly intervalMs?: number;
   /** Safety-net poll of the ledger tail, ms. (Default: 5000) */
   readonly pollMs?: number;
   /** How often a standby tries to take the lead, ms. (Default: 1000) */
@@ -54,7 +61,7 @@ export interface Projector {
  * batch, so even two appliers could not apply an event twice.
  */
 export function startProjector(options: ProjectorOptions): Projector {
-  const { pool, doorbell, logger, batchSize = 1000, pollMs = 5000, standbyMs = 1000 } = options;
+  const { pool, doorbell, logger, batchSize = 1000, pollMs = 5000, standbyMs = 1000, intervalMs = 25 } = options;
   let checkpoint = 0;
   let leader = false;
   let stopped = false;
@@ -94,6 +101,7 @@ export function startProjector(options: ProjectorOptions): Projector {
         from: checkpoint,
         pollMs,
         batchSize,
+        intervalMs,
         onEvents: (events) => apply(client, events),
         onError: (error) => {
           if (!(error instanceof CheckpointGap)) logger.error({ err: error }, 'projection batch failed; will retry');
