@@ -26,11 +26,24 @@ export interface EventRow {
 }
 
 export const EVENT_COLUMNS = 'position, stream_type, stream_id, stream_version, type, data, metadata, recorded_at';
+const READ_RANGE = `select ${EVENT_COLUMNS} from ledger.events_range($1, $2) limit $3`;
 
 /** Reads committed events in position order. */
 export async function read(db: Queryable, options: ReadOptions = {}): Promise<LedgerEvent[]> {
   const after = options.after ?? 0;
   const limit = options.limit ?? 1000;
+  if ((options.types ?? []).length === 0 && options.streamType === undefined && options.streamId === undefined) {
+    // Positions are dense: `limit` events end at after + limit. A prepared
+    // statement, so the live stream's and the projector's reads of one or two
+    // events are not re-planned each time (sql/000010_read_range.sql).
+    const { rows } = await db.query<EventRow>({
+      name: 'rl_read_range',
+      text: READ_RANGE,
+      values: [after, options.until ?? after + limit, limit],
+      types: EVENT_ROW_TYPES,
+    });
+    return rows.map(toLedgerEvent);
+  }
   const conditions: string[] = [];
   const values: unknown[] = [after];
   const byStream = options.streamType !== undefined || options.streamId !== undefined;
@@ -56,9 +69,7 @@ export async function read(db: Queryable, options: ReadOptions = {}): Promise<Le
     }
     source = 'ledger.events';
   } else {
-    // Positions are dense: without a filter, `limit` events end at after + limit.
-    const until = options.until ?? (conditions.length === 0 ? after + limit : undefined);
-    values.push(until ?? null);
+    values.push(options.until ?? null);
     source = `ledger.events_between($1, $${values.length}::bigint)`;
   }
   values.push(limit);
