@@ -35,7 +35,7 @@ export async function read(db: Queryable, options: ReadOptions = {}): Promise<Le
   if ((options.types ?? []).length === 0 && options.streamType === undefined && options.streamId === undefined) {
     // Positions are dense: `limit` events end at after + limit. A prepared
     // statement, so the live stream's and the projector's reads of one or two
-    // events are not re-planned each time (sql/000010_read_range.sql).
+    // events are not re-planned each time (sql/000010_plans_kept.sql).
     const { rows } = await db.query<EventRow>({
       name: 'rl_read_range',
       text: READ_RANGE,
