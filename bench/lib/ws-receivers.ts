@@ -1,4 +1,4 @@
-// WebSocket clients for the dispatch bench, on a worker thread of their own:
+// WebSocket clients for the dispatch bench, on worker threads of their own:
 // receiving 50,000 frames a second on the thread that also appends would
 // delay the appends (and the arrival stamps) behind the frames, and the
 // bench would measure its own event loop. Arrival times cross threads as
@@ -21,12 +21,12 @@ interface Status {
   readonly bytes: number;
 }
 
-/** Clients on the worker thread, driven from the bench's thread. */
-export class Receivers {
+/** One worker thread's clients, driven from the bench's thread. */
+class ReceiverThread {
   readonly #worker = new Worker(new URL(import.meta.url));
   #next = Promise.resolve<unknown>(undefined);
 
-  #ask<T>(command: Command): Promise<T> {
+  ask<T>(command: Command): Promise<T> {
     // One command at a time: each reply answers the command before it.
     const reply = this.#next.then(
       () =>
@@ -41,34 +41,62 @@ export class Receivers {
     return reply;
   }
 
-  /** Opens `count` clients at `url` (its `from` is `start`) and waits until each has caught up. */
-  connect(url: string, count: number, start: number, capacity: number): Promise<void> {
-    return this.#ask({ op: 'connect', url, count, start, capacity });
+  terminate(): Promise<number> {
+    return this.#worker.terminate();
+  }
+}
+
+/**
+ * Clients spread over worker threads (Default: 2): one thread receiving
+ * 100,000 frames a second (1,000 clients at 100 events/s) queues them behind
+ * each other and would report its own backlog as latency.
+ */
+export class Receivers {
+  readonly #threads: ReceiverThread[];
+
+  constructor(threads = Number(process.env.BENCH_RECEIVER_THREADS ?? 2)) {
+    this.#threads = Array.from({ length: threads }, () => new ReceiverThread());
   }
 
-  status(): Promise<Status> {
-    return this.#ask({ op: 'status' });
+  #all<T>(command: Command): Promise<T[]> {
+    return Promise.all(this.#threads.map((thread) => thread.ask<T>(command)));
+  }
+
+  /** Opens `count` clients at `url` (its `from` is `start`) and waits until each has caught up. */
+  async connect(url: string, count: number, start: number, capacity: number): Promise<void> {
+    const n = this.#threads.length;
+    await Promise.all(
+      this.#threads.map((thread, i) => {
+        const share = Math.floor(count / n) + (i < count % n ? 1 : 0);
+        return share === 0 ? undefined : thread.ask({ op: 'connect', url, count: share, start, capacity });
+      }),
+    );
+  }
+
+  async status(): Promise<Status> {
+    const each = await this.#all<Status>({ op: 'status' });
+    return { reached: Math.min(...each.map((s) => s.reached)), bytes: each.reduce((sum, s) => sum + s.bytes, 0) };
   }
 
   /** Counts arrivals again, of offsets after `start`. */
-  reset(start: number): Promise<void> {
-    return this.#ask({ op: 'reset', start });
+  async reset(start: number): Promise<void> {
+    await this.#all({ op: 'reset', start });
   }
 
   /** Each client's arrival time (this thread's performance.now()) by offset - start; 0 when not arrived. */
   async arrivals(): Promise<Float64Array[]> {
-    const wall = await this.#ask<Float64Array[]>({ op: 'collect' });
+    const wall = (await this.#all<Float64Array[]>({ op: 'collect' })).flat();
     return wall.map((times) => times.map((t) => (t > 0 ? t - performance.timeOrigin : 0)));
   }
 
   /** Closes every client. */
-  close(): Promise<void> {
-    return this.#ask({ op: 'close' });
+  async close(): Promise<void> {
+    await this.#all({ op: 'close' });
   }
 
   async stop(): Promise<void> {
     await this.close().catch(() => {});
-    await this.#worker.terminate();
+    await Promise.all(this.#threads.map((thread) => thread.terminate()));
   }
 }
 
