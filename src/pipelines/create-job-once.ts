@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { AppError } from '../ops/errors.js';
-import { insertJobAndCommit, prepareJob, type CreateJobOptions, type CreatedJob } from './create-job.js';
+import { prepareJob, type CreateJobOptions, type CreatedJob } from './create-job.js';
+import { insertJobsAndCommit } from './create-jobs-together.js';
 
 export interface CreateOnceResult extends CreatedJob {
   /** False when the key had been used already with the same request: this is its first answer again. */
@@ -33,7 +34,7 @@ export async function createJobOnce(
       `insert into runledger.idempotency_keys (actor, key, request_hash, response) values ($1, $2, $3, $4) on conflict do nothing`,
       [options.actor, key, requestHash, JSON.stringify({ jobId: prepared.jobId })],
     );
-    if (rowCount === 1) return { ...(await insertJobAndCommit(client, prepared, false)), created: true };
+    if (rowCount === 1) return { ...(await insertJobsAndCommit(client, [prepared], false))[0]!, created: true };
     await client.query('rollback');
   } catch (error) {
     await client.query('rollback').catch(() => {});

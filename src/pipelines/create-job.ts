@@ -7,8 +7,8 @@ import { getPipeline } from './registry.js';
 import { operatorMetadata, type OperatorOptions } from './operator.js';
 import { appendWithJobs, eventsPayload } from './append-with-jobs.js';
 import { queueStep, type JobSpec } from './step-spec.js';
-import { appendTimer } from '../ops/metrics/append-timer.js';
 import { jobEvent, jsonBytes } from '../events/new-event.js';
+import { jobsTogether } from './create-jobs-together.js';
 
 export interface CreateJobOptions extends OperatorOptions {
   /** (Default: the pipeline's priority) */
@@ -26,7 +26,8 @@ export interface CreatedJob {
 /**
  * Creates a job: checks the input against the pipeline's schema, then in one
  * transaction writes the job row, queues its first steps on graphile-worker
- * and appends `job.created` and `step.queued`.
+ * and appends `job.created` and `step.queued`. Concurrent calls on one pool
+ * share that transaction (create-jobs-together.ts).
  */
 export async function createJob(
   pool: pg.Pool,
@@ -34,16 +35,7 @@ export async function createJob(
   input: unknown,
   options: CreateJobOptions = {},
 ): Promise<CreatedJob> {
-  const prepared = prepareJob(pipelineName, input, options);
-  const client = await pool.connect();
-  try {
-    return await insertJobAndCommit(client, prepared, true);
-  } catch (error) {
-    await client.query('rollback').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+  return jobsTogether(pool)(prepareJob(pipelineName, input, options));
 }
 
 /** A job checked and planned, ready for `insertJob`. */
@@ -54,7 +46,9 @@ export interface PreparedJob {
   readonly input: unknown;
   readonly plan: PlanStep[];
   readonly specs: JobSpec[];
+  /** The events, a JSON array as ledger.append takes it: `job.created` first. */
   readonly payload: string;
+  readonly eventCount: number;
 }
 
 /** Checks the input against the pipeline's schema and builds the job's first events and step jobs; writes nothing. */
@@ -92,27 +86,7 @@ export function prepareJob(pipelineName: string, input: unknown, options: Create
     ...queued.map((q) => q.event),
   ];
   const payload = eventsPayload(events, options.maxEventBytes);
-  return { jobId, pipeline: pipeline.name, priority, input: parsed.data, plan, specs: queued.map((q) => q.spec), payload };
-}
-
-/**
- * Writes a prepared job and commits, in one round trip (simple query
- * protocol, values as escaped literals): `begin` (unless the caller's
- * transaction is open already), the job row, the step jobs and the append,
- * `commit`, then the position read. The events are sealed by that COMMIT,
- * so the ledger's lock is held for the commit only, never while a reply
- * travels back to this process. On error the caller rolls back.
- */
-export async function insertJobAndCommit(client: pg.PoolClient, job: PreparedJob, begin: boolean): Promise<CreatedJob> {
-  const lit = (value: string) => client.escapeLiteral(value);
-  const sql =
-    `${begin ? 'begin; ' : ''}insert into pipelines.jobs (job_id, pipeline, priority, input, plan) values ` +
-    `(${lit(job.jobId)}, ${lit(job.pipeline)}, ${lit(job.priority)}, ${lit(JSON.stringify(job.input))}, ${lit(JSON.stringify(job.plan))}); ` +
-    `select pipelines.commit_step(${lit(JSON.stringify(job.specs))}::json, ${lit(job.payload)}::jsonb, true); commit; ` +
-    'select ledger.sealed_first_position() as position';
-  const done = appendTimer('create_job');
-  const results = (await client.query(sql).finally(done)) as unknown as pg.QueryResult<{ position: string }>[];
-  return { jobId: job.jobId, position: Number(results.at(-1)!.rows[0]!.position) };
+  return { jobId, pipeline: pipeline.name, priority, input: parsed.data, plan, specs: queued.map((q) => q.spec), payload, eventCount: events.length };
 }
 
 /** Writes a prepared job inside the caller's open transaction; the append is its last statement. */

@@ -17,6 +17,7 @@ export { registerDemoPipelines, startDemoLoad, type DemoLoadOptions } from './de
 export { bulkAction, type BulkAction, type BulkFilter, type BulkResult } from './bulk.js';
 export { pauseQueue, resumeQueue } from './pause-queue.js';
 export { setThrottle, listThrottles, type Throttle, type ThrottleLimits, type ThrottleTarget } from './throttle.js';
-export { prepareJob, insertJob, insertJobAndCommit, type PreparedJob } from './create-job.js';
+export { prepareJob, insertJob, type PreparedJob } from './create-job.js';
+export { insertJobsAndCommit } from './create-jobs-together.js';
 export type { OperatorOptions } from './operator.js';
 export { createJobOnce, type CreateOnceResult } from './create-job-once.js';
