@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { batched } from '../ops/batched.js';
 import { literal } from '../ledger/append.js';
 import { appendTimer } from '../ops/metrics/append-timer.js';
 import type { JobSpec } from './step-spec.js';
@@ -25,41 +26,18 @@ export interface FinishItem {
 
 /**
  * Step transactions of handlers that never touched `ctx.db`, committed
- * together: a finish goes out at once when none is in flight; the finishes
- * that arrive meanwhile go together in the next transaction, with one append
- * and so one commit under the ledger's ordering lock for all of them (the
- * pipeline's throughput is bound by those commits, docs/pipelines.md). A
- * step's effects are the same as alone: finish_step, in job order so two
- * batches cannot deadlock, then its outcome's jobs and events; a step whose
- * finish_step is not ok wrote nothing and adds nothing. If the batch fails,
- * each step is tried again alone, so one step's error stays its own.
+ * together (ops/batched.ts): one commit under the ledger's ordering lock for
+ * the steps finishing at the same time. A step's effects are the same as
+ * alone: finish_step, in job order so two batches cannot deadlock, then its
+ * outcome's jobs and events; a step whose finish_step is not ok wrote
+ * nothing and adds nothing. A failed batch is tried again step by step.
  */
 export function finishBatcher(): (item: FinishItem) => Promise<FinishResult> {
-  let pending: { item: FinishItem; resolve: (result: FinishResult) => void; reject: (error: unknown) => void }[] = [];
-  let inFlight = false;
-  const flush = async () => {
-    inFlight = true;
-    while (pending.length > 0) {
-      const batch = pending.sort((a, b) => (a.item.values[0] < b.item.values[0] ? -1 : a.item.values[0] > b.item.values[0] ? 1 : 0));
-      pending = [];
-      try {
-        const results = await commitTogether(batch.map((b) => b.item));
-        results.forEach((result, i) => batch[i]!.resolve(result));
-      } catch {
-        await Promise.all(
-          batch.map(({ item, resolve, reject }) =>
-            commitTogether([item]).then(([result]) => resolve(result!), reject),
-          ),
-        );
-      }
-    }
-    inFlight = false;
-  };
-  return (item) =>
-    new Promise<FinishResult>((resolve, reject) => {
-      pending.push({ item, resolve, reject });
-      if (!inFlight) void flush();
-    });
+  return batched({
+    together: commitTogether,
+    alone: async (item: FinishItem) => (await commitTogether([item]))[0]!,
+    order: (a, b) => (a.values[0] < b.values[0] ? -1 : a.values[0] > b.values[0] ? 1 : 0),
+  });
 }
 
 /** Two round trips on the first item's connection: begin and every finish_step; then the jobs, the events and commit. */

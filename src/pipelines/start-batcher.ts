@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { batched } from '../ops/batched.js';
 
 export interface StartResult {
   readonly status: string;
@@ -18,29 +19,14 @@ export interface StartResult {
  * `item` is the JSON text of one {jobId, step, needs, events, jobStarted, spec}.
  */
 export function startBatcher(pool: pg.Pool, workerId: string): (item: string) => Promise<StartResult> {
-  let pending: { item: string; resolve: (result: StartResult) => void; reject: (error: unknown) => void }[] = [];
-  let inFlight = false;
-  const flush = async () => {
-    inFlight = true;
-    while (pending.length > 0) {
-      const batch = pending;
-      pending = [];
-      try {
-        const { rows } = await pool.query<{ r: StartResult[] }>({
-          name: 'rl_admit_steps',
-          text: 'select pipelines.admit_steps($1::jsonb, $2) as r',
-          values: [`[${batch.map((b) => b.item).join(',')}]`, workerId],
-        });
-        rows[0]!.r.forEach((result, i) => batch[i]!.resolve(result));
-      } catch (error) {
-        for (const b of batch) b.reject(error);
-      }
-    }
-    inFlight = false;
-  };
-  return (item) =>
-    new Promise<StartResult>((resolve, reject) => {
-      pending.push({ item, resolve, reject });
-      if (!inFlight) void flush();
-    });
+  return batched({
+    together: async (items: string[]) => {
+      const { rows } = await pool.query<{ r: StartResult[] }>({
+        name: 'rl_admit_steps',
+        text: 'select pipelines.admit_steps($1::jsonb, $2) as r',
+        values: [`[${items.join(',')}]`, workerId],
+      });
+      return rows[0]!.r;
+    },
+  });
 }
