@@ -119,12 +119,13 @@ export function startProjector(options: ProjectorOptions): Projector {
     while (!stopped) {
       let client: pg.PoolClient | undefined;
       let broken = false;
+      const onError = () => {
+        broken = true;
+        endLead?.('lost');
+      };
       try {
         client = await pool.connect();
-        client.on('error', () => {
-          broken = true;
-          endLead?.('lost');
-        });
+        client.on('error', onError);
         const { rows } = await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1, $2) as ok', [PROJECTIONS_LOCK_SPACE, PROJECTOR_LOCK]);
         if (rows[0]!.ok) {
           leader = true;
@@ -138,6 +139,9 @@ export function startProjector(options: ProjectorOptions): Projector {
         if (!stopped) logger.error({ err: error }, 'projector lost its connection; standing by');
       } finally {
         if (leader) logger.info('projector stands by');
+        // A standby's connection goes back to the pool and is handed out
+        // again next second: without this, one listener a second piled up.
+        client?.off('error', onError);
         // Destroying the leader's connection releases the advisory lock with it.
         client?.release(broken || leader);
         leader = false;

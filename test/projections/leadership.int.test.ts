@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
+import pg from 'pg';
 import { Doorbell } from '../../src/ledger/doorbell.js';
 import { head } from '../../src/ledger/read.js';
 import { createLogger } from '../../src/ops/logger.js';
@@ -72,6 +73,31 @@ describe('projector leadership and crashes', () => {
     } finally {
       await projector.stop();
       await doorbell.stop();
+    }
+  });
+
+  it('hands a standby\'s pooled connection back as it found it (no error listener left behind each second)', async () => {
+    const holder = await db.pool.connect();
+    // Two connections: the round's own, and one for its checkpoint read.
+    const pool = new pg.Pool({ connectionString: db.url, max: 2 });
+    const doorbell = new Doorbell(db.url);
+    await doorbell.start();
+    await holder.query('select pg_advisory_lock($1, $2)', [PROJECTIONS_LOCK_SPACE, PROJECTOR_LOCK]);
+    const projector = startProjector({ pool, doorbell, logger, standbyMs: 20 });
+    try {
+      // Some thirty standby rounds on the pool's two connections.
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      assert.equal(projector.leader, false);
+      const clients = [await pool.connect(), await pool.connect()];
+      const listeners = Math.max(...clients.map((client) => client.listenerCount('error')));
+      for (const client of clients) client.release();
+      assert.ok(listeners <= 2, `${listeners} error listeners on a standby's pooled connection`);
+    } finally {
+      await projector.stop();
+      await doorbell.stop();
+      await pool.end();
+      await holder.query('select pg_advisory_unlock($1, $2)', [PROJECTIONS_LOCK_SPACE, PROJECTOR_LOCK]);
+      holder.release();
     }
   });
 
