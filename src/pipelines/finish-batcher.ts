@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { batched } from '../ops/batched.js';
 import { literal } from '../ledger/append.js';
-import { appendTimer } from '../ops/metrics/append-timer.js';
+import { appendWithJobsAndCommit } from './append-with-jobs.js';
 import type { JobSpec } from './step-spec.js';
 
 /** What `pipelines.finish_step` answers (sql/000002_pipelines.sql). */
@@ -62,10 +62,7 @@ async function commitTogether(items: readonly FinishItem[]): Promise<FinishResul
       await client.query('rollback');
       return results;
     }
-    const done = appendTimer('append_with_jobs_and_commit');
-    await client
-      .query(`select pipelines.commit_step(${literal(JSON.stringify(specs))}::json, ${literal(`[${events.join(',')}]`)}::jsonb, true); commit`)
-      .finally(done);
+    await appendWithJobsAndCommit(client, specs, `[${events.join(',')}]`);
     return results;
   } catch (error) {
     await client.query('rollback').catch(() => {});
