@@ -48,6 +48,15 @@ export function tail(options: TailOptions): Tail {
   let stopped = false;
   let lastRead = -Infinity;
   const stopping = new AbortController();
+  // Reads started so far, and callers of caughtUp() waiting for a read that
+  // started after their call to reach the end of the ledger.
+  let reads = 0;
+  let waiters: { after: number; resolve: () => void }[] = [];
+  const reachedEnd = (read: number) => {
+    const done = waiters.filter((waiter) => waiter.after < read);
+    waiters = waiters.filter((waiter) => waiter.after >= read);
+    for (const waiter of done) waiter.resolve();
+  };
 
   const drain = async (): Promise<void> => {
     do {
@@ -57,11 +66,16 @@ export function tail(options: TailOptions): Tail {
       lastRead = performance.now();
       for (;;) {
         if (stopped) return;
+        const started = (reads += 1);
         const events = await read(db, { after: position, limit: batchSize, types: options.types });
-        if (events.length === 0) break;
-        await onEvents(events);
-        position = events[events.length - 1]!.position;
-        if (events.length < batchSize) break;
+        if (events.length > 0) {
+          await onEvents(events);
+          position = events[events.length - 1]!.position;
+        }
+        if (events.length < batchSize) {
+          reachedEnd(started);
+          break;
+        }
       }
     } while (again && !stopped);
   };
@@ -94,14 +108,19 @@ export function tail(options: TailOptions): Tail {
     get position() {
       return position;
     },
-    async caughtUp() {
-      // A read that is already under way may have started before the newest
-      // commit; a fresh one after it has not.
-      if (running) await running;
-      await wake();
+    caughtUp() {
+      // A read already under way may have started before the newest commit;
+      // one that starts after this call has not. Waiting for the drain loop
+      // itself to end would wait forever on a ledger that keeps ringing.
+      if (stopped) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        waiters.push({ after: reads, resolve });
+        wake().catch(reject);
+      });
     },
     async stop() {
       stopped = true;
+      reachedEnd(Infinity);
       stopping.abort();
       clearInterval(timer);
       doorbell.off('ring', onRing);

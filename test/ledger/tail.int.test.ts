@@ -49,4 +49,15 @@ describe('tail with an interval between reads', () => {
       await second.stop();
     }
   });
+  it('resolves caughtUp while the doorbell keeps ringing, though the read loop then never ends', async () => {
+    // The poll rings four times in every interval, so the loop always has another round to go.
+    const follower = tail({ db: db.pool, doorbell, from: 0, intervalMs: 200, pollMs: 50, onEvents: () => {} });
+    try {
+      const limit = new Promise((_, reject) => setTimeout(() => reject(new Error('caughtUp did not resolve within 15 s')), 15_000).unref());
+      await Promise.race([follower.caughtUp(), limit]);
+      assert.equal(follower.position, 2505);
+    } finally {
+      await follower.stop();
+    }
+  });
 });
