@@ -62,6 +62,11 @@ export interface Projector {
  */
 export function startProjector(options: ProjectorOptions): Projector {
   const { pool, doorbell, logger, batchSize = 1000, pollMs = 5000, standbyMs = 1000, intervalMs = 25 } = options;
+  // The leader holds one connection (its lock and its batches) and reads the
+  // ledger through another: on a one-connection pool it would wait forever.
+  if (pool.options.max !== undefined && pool.options.max < 2) {
+    throw new Error(`the projector needs a pool of at least 2 connections (this one has max ${pool.options.max}): one holds the leadership lock, the other reads the ledger`);
+  }
   let checkpoint = 0;
   let leader = false;
   let stopped = false;
@@ -132,7 +137,7 @@ export function startProjector(options: ProjectorOptions): Projector {
           logger.info('projector leads');
           await lead(client);
         } else {
-          checkpoint = Math.max(checkpoint, (await readCheckpoint(pool)).position);
+          checkpoint = Math.max(checkpoint, (await readCheckpoint(client)).position);
         }
       } catch (error) {
         broken = true;

@@ -78,7 +78,7 @@ describe('projector leadership and crashes', () => {
 
   it('hands a standby\'s pooled connection back as it found it (no error listener left behind each second)', async () => {
     const holder = await db.pool.connect();
-    // Two connections: the round's own, and one for its checkpoint read.
+    // The smallest pool a projector accepts; a standby round uses one connection.
     const pool = new pg.Pool({ connectionString: db.url, max: 2 });
     const doorbell = new Doorbell(db.url);
     await doorbell.start();
@@ -98,6 +98,16 @@ describe('projector leadership and crashes', () => {
       await pool.end();
       await holder.query('select pg_advisory_unlock($1, $2)', [PROJECTIONS_LOCK_SPACE, PROJECTOR_LOCK]);
       holder.release();
+    }
+  });
+
+  it('refuses a one-connection pool, on which its leader would wait forever for a second connection', async () => {
+    const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+    const doorbell = new Doorbell(db.url);
+    try {
+      assert.throws(() => startProjector({ pool, doorbell, logger }), /at least 2 connections \(this one has max 1\)/);
+    } finally {
+      await pool.end();
     }
   });
 
