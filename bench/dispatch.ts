@@ -6,7 +6,8 @@
 //  (a) append committed -> delivered to each of 100 clients at 500 events/s
 //      (also reported: scheduled -> append committed, the part the stream does not control,
 //      and the server's own split from its histograms: NOTIFY -> events read -> frames sent);
-//  (b) fan-out: 1,000 clients at 100 events/s, delivered ratio and p99;
+//  (b) fan-out: 1,000 clients at 100 events/s, delivered ratio and p99, beside
+//      the same clients fed by a bare uWebSockets.js server (lib/bare-broadcast.ts);
 //  (c) replay: one client catching up from offset 0 over BENCH_REPLAY_EVENTS (default 1,000,000),
 //      beside a plain read of the same events;
 //  (d) server RSS per 1,000 idle clients.
@@ -27,6 +28,7 @@ import { notifyRoundTrip, openLoop } from './lib/floor.js';
 import { quantileBetween, scrape } from './lib/server-metrics.js';
 import { Latencies, round } from './lib/stats.js';
 import { Receivers } from './lib/ws-receivers.js';
+import { startBareBroadcast } from './lib/bare-broadcast.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const REPLAY_EVENTS = Number(process.env.BENCH_REPLAY_EVENTS ?? 1_000_000);
@@ -48,7 +50,9 @@ interface Server {
 }
 
 async function startServer(url: string): Promise<Server> {
-  const child = spawn(process.execPath, [CLI, 'serve'], {
+  // BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the server.
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, CLI, 'serve'], {
     env: {
       ...process.env,
       DATABASE_URL: url,
@@ -133,6 +137,30 @@ function deliveries(arrivals: readonly Float64Array[], scheduledAt: Float64Array
   return delivered;
 }
 
+/**
+ * The fan-out floor (lib/bare-broadcast.ts): the same receivers and rate,
+ * frames of the same size, from a server with nothing behind it.
+ */
+async function bareFanout(clients: Receivers, seconds: number, frameBytes: number): Promise<{ latencies: Latencies; ratio: number }> {
+  const bare = await startBareBroadcast();
+  try {
+    await clients.connect(`ws://127.0.0.1:${bare.port}/ws`, 1000, 0, 100 * seconds + 1);
+    // A 1 s warm-up at the rate, as for the server.
+    await bare.run(100, 1, 0, frameBytes);
+    if (!(await until(async () => (await clients.status()).reached >= 100, 10_000))) throw new Error('clients did not receive the floor warm-up');
+    await clients.reset(100);
+    const scheduledAt = await bare.run(100, seconds, 100, frameBytes);
+    await until(async () => (await clients.status()).reached >= 100 + 100 * seconds, 10_000);
+    const latencies = new Latencies();
+    const arrivals = await clients.arrivals();
+    const delivered = deliveries(arrivals, scheduledAt, latencies);
+    await clients.close();
+    return { latencies, ratio: delivered / (arrivals.length * (scheduledAt.length - 1)) };
+  } finally {
+    await bare.stop();
+  }
+}
+
 export default async function dispatchBench(context: BenchContext): Promise<BenchResult> {
   const url = await context.freshDatabase('dispatch');
   context.log(`floor: INSERT+NOTIFY -> LISTEN round trip at 500 events/s for ${SECONDS}s`);
@@ -200,14 +228,20 @@ export default async function dispatchBench(context: BenchContext): Promise<Benc
     await clients.connect(`${wsUrl}?from=${start}`, 1000, start, 100 * SECONDS + 1);
     await openLoopAppends(pool, 100, start, new Latencies(), 1);
     start = await warmedUp(pool, clients);
-    scheduledAt = await openLoopAppends(pool, 100, start, new Latencies());
+    const bytesBefore = (await clients.status()).bytes;
+    const fanoutCommitted = new Latencies();
+    scheduledAt = await openLoopAppends(pool, 100, start, fanoutCommitted);
     last = await head(pool);
     await until(async () => (await clients.status()).reached >= last, 10_000);
     const fanout = new Latencies();
     arrivals = await clients.arrivals();
     const delivered = deliveries(arrivals, scheduledAt, fanout);
     const fanoutRatio = delivered / (arrivals.length * (scheduledAt.length - 1));
+    const frameBytes = Math.round(((await clients.status()).bytes - bytesBefore) / Math.max(1, delivered));
     await clients.close();
+
+    context.log(`(b) floor: bare uWebSockets.js, ${frameBytes}-byte frames to 1,000 clients, 100/s for ${SECONDS}s, no database`);
+    const fanoutFloor = await bareFanout(clients, SECONDS, frameBytes);
 
     context.log(`(c) replay from 0 over ${REPLAY_EVENTS} events: generating them`);
     const existing = await head(pool);
@@ -268,6 +302,12 @@ export default async function dispatchBench(context: BenchContext): Promise<Benc
       fanout_p50_ms: fanout.p(50),
       fanout_p99_ms: fanout.p(99),
       fanout_delivered_ratio: round(fanoutRatio, 5),
+      fanout_append_committed_p50_ms: fanoutCommitted.p(50),
+      fanout_append_committed_p99_ms: fanoutCommitted.p(99),
+      fanout_frame_bytes: frameBytes,
+      fanout_floor_p50_ms: fanoutFloor.latencies.p(50),
+      fanout_floor_p99_ms: fanoutFloor.latencies.p(99),
+      fanout_floor_delivered_ratio: round(fanoutFloor.ratio, 5),
       replay_events: total,
       replay_eps: Math.round(total / replaySeconds),
       replay_floor_eps: Math.round(total / readSeconds),
@@ -288,9 +328,12 @@ export default async function dispatchBench(context: BenchContext): Promise<Benc
         ['(a) split: NOTIFY -> WebSocket client p99', json.notify_to_client_p99_ms, 'ms'],
         ['(a) server: NOTIFY -> events read p50 / p99', `${json.server_read_p50_ms} / ${json.server_read_p99_ms}`, 'ms', 'runledger_stream_read_seconds'],
         ['(a) server: read -> frames to 100 clients p50 / p99', `${json.server_send_p50_ms} / ${json.server_send_p99_ms}`, 'ms', 'runledger_stream_send_seconds'],
+        ['(b) floor: bare uWS broadcast p50, 1,000 clients', json.fanout_floor_p50_ms, 'ms', `100 frames/s of ${frameBytes} bytes, no database`],
+        ['(b) floor: bare uWS broadcast p99, 1,000 clients', json.fanout_floor_p99_ms, 'ms', `delivered ${json.fanout_floor_delivered_ratio}`],
         ['(b) fan-out p50, 1,000 clients', json.fanout_p50_ms, 'ms', '100 events/s'],
         ['(b) fan-out p99, 1,000 clients', json.fanout_p99_ms, 'ms', 'target <= 20'],
         ['(b) fan-out delivered', json.fanout_delivered_ratio, 'ratio', 'target 1'],
+        ['(b) of which: scheduled -> append committed p50 / p99', `${json.fanout_append_committed_p50_ms} / ${json.fanout_append_committed_p99_ms}`, 'ms'],
         [`(c) floor: plain read of the ${total} events`, json.replay_floor_eps, 'events/s', 'pages of 2,000, pg parsing'],
         [`(c) replay from 0 over ${total} events`, json.replay_eps, 'events/s', 'target >= 200,000'],
         ['(d) server RSS per 1,000 idle clients', json.rss_mb_per_1k_clients, 'MB'],
