@@ -6,8 +6,10 @@
 //  (a) append committed -> delivered to each of 100 clients at 500 events/s
 //      (also reported: scheduled -> append committed, the part the stream does not control,
 //      and the server's own split from its histograms: NOTIFY -> events read -> frames sent);
-//  (b) fan-out: 1,000 clients at 100 events/s, delivered ratio and p99, beside
-//      the same clients fed by a bare uWebSockets.js server (lib/bare-broadcast.ts);
+//  (b) fan-out: 1,000 clients at 100 events/s, delivered ratio and p99;
+//  (a) and (b) beside the stream's floor: the same clients fed frames of the
+//      same size at the same rate by a bare uWebSockets.js server with no
+//      database (lib/bare-broadcast.ts);
 //  (c) replay: one client catching up from offset 0 over BENCH_REPLAY_EVENTS (default 1,000,000),
 //      beside a plain read of the same events;
 //  (d) server RSS per 1,000 idle clients.
@@ -138,19 +140,20 @@ function deliveries(arrivals: readonly Float64Array[], scheduledAt: Float64Array
 }
 
 /**
- * The fan-out floor (lib/bare-broadcast.ts): the same receivers and rate,
- * frames of the same size, from a server with nothing behind it.
+ * The stream's floor (lib/bare-broadcast.ts): `count` clients on the same
+ * receivers, `rate` frames/s of the size the server sent, from a server with
+ * nothing behind it.
  */
-async function bareFanout(clients: Receivers, seconds: number, frameBytes: number): Promise<{ latencies: Latencies; ratio: number }> {
+async function bareBroadcast(clients: Receivers, count: number, rate: number, frameBytes: number): Promise<{ latencies: Latencies; ratio: number }> {
   const bare = await startBareBroadcast();
   try {
-    await clients.connect(`ws://127.0.0.1:${bare.port}/ws`, 1000, 0, 100 * seconds + 1);
+    await clients.connect(`ws://127.0.0.1:${bare.port}/ws`, count, 0, rate * SECONDS + 1);
     // A 1 s warm-up at the rate, as for the server.
-    await bare.run(100, 1, 0, frameBytes);
-    if (!(await until(async () => (await clients.status()).reached >= 100, 10_000))) throw new Error('clients did not receive the floor warm-up');
-    await clients.reset(100);
-    const scheduledAt = await bare.run(100, seconds, 100, frameBytes);
-    await until(async () => (await clients.status()).reached >= 100 + 100 * seconds, 10_000);
+    await bare.run(rate, 1, 0, frameBytes);
+    if (!(await until(async () => (await clients.status()).reached >= rate, 10_000))) throw new Error('clients did not receive the floor warm-up');
+    await clients.reset(rate);
+    const scheduledAt = await bare.run(rate, SECONDS, rate, frameBytes);
+    await until(async () => (await clients.status()).reached >= rate * (SECONDS + 1), 10_000);
     const latencies = new Latencies();
     const arrivals = await clients.arrivals();
     const delivered = deliveries(arrivals, scheduledAt, latencies);
@@ -180,10 +183,12 @@ export default async function dispatchBench(context: BenchContext): Promise<Benc
     const rssIdleAfter = server.rssBytes();
     await clients.close();
 
-    context.log(`(a) 100 clients, 500 events/s for ${SECONDS}s, after a 1 s warm-up at that rate`);
-    await clients.connect(`${wsUrl}?from=${start}`, Number(process.env.BENCH_DISPATCH_CLIENTS ?? 100), start, 500 * SECONDS + 1);
+    const dispatchClients = Number(process.env.BENCH_DISPATCH_CLIENTS ?? 100);
+    context.log(`(a) ${dispatchClients} clients, 500 events/s for ${SECONDS}s, after a 1 s warm-up at that rate`);
+    await clients.connect(`${wsUrl}?from=${start}`, dispatchClients, start, 500 * SECONDS + 1);
     await openLoopAppends(pool, 500, start, new Latencies(), 1);
     start = await warmedUp(pool, clients);
+    const dispatchBytesBefore = (await clients.status()).bytes;
     const appendCommitted = new Latencies();
     // The split: a LISTEN connection in this process notes when each
     // position's NOTIFY arrives (what the server's doorbell sees, less its
@@ -210,7 +215,7 @@ export default async function dispatchBench(context: BenchContext): Promise<Benc
     };
     const dispatch = new Latencies();
     let arrivals = await clients.arrivals();
-    deliveries(arrivals, scheduledAt, dispatch);
+    const dispatchFrameBytes = Math.round(((await clients.status()).bytes - dispatchBytesBefore) / Math.max(1, deliveries(arrivals, scheduledAt, dispatch)));
     const toDoorbell = new Latencies();
     const doorbellToClient = new Latencies();
     for (let k = 1; k < scheduledAt.length; k += 1) {
@@ -222,6 +227,8 @@ export default async function dispatchBench(context: BenchContext): Promise<Benc
       }
     }
     await clients.close();
+    context.log(`(a) floor: bare uWebSockets.js, ${dispatchFrameBytes}-byte frames to ${dispatchClients} clients, 500/s for ${SECONDS}s, no database`);
+    const dispatchFloor = await bareBroadcast(clients, dispatchClients, 500, dispatchFrameBytes);
 
     context.log(`(b) 1,000 clients, 100 events/s for ${SECONDS}s, after a 1 s warm-up`);
     start = await head(pool);
@@ -241,7 +248,7 @@ export default async function dispatchBench(context: BenchContext): Promise<Benc
     await clients.close();
 
     context.log(`(b) floor: bare uWebSockets.js, ${frameBytes}-byte frames to 1,000 clients, 100/s for ${SECONDS}s, no database`);
-    const fanoutFloor = await bareFanout(clients, SECONDS, frameBytes);
+    const fanoutFloor = await bareBroadcast(clients, 1000, 100, frameBytes);
 
     context.log(`(c) replay from 0 over ${REPLAY_EVENTS} events: generating them`);
     const existing = await head(pool);
@@ -288,6 +295,8 @@ export default async function dispatchBench(context: BenchContext): Promise<Benc
       dispatch_p99_ms: dispatch.p(99),
       dispatch_ratio_p50: round(dispatch.p(50) / floor.p(50), 2),
       dispatch_samples: dispatch.count,
+      dispatch_floor_broadcast_p50_ms: dispatchFloor.latencies.p(50),
+      dispatch_floor_broadcast_p99_ms: dispatchFloor.latencies.p(99),
       append_committed_p50_ms: appendCommitted.p(50),
       append_committed_p99_ms: appendCommitted.p(99),
       scheduled_to_notify_p50_ms: toDoorbell.p(50),
@@ -318,6 +327,7 @@ export default async function dispatchBench(context: BenchContext): Promise<Benc
       rows: [
         ['floor: INSERT+NOTIFY -> LISTEN p50', json.floor_notify_rtt_p50_ms, 'ms', '500 events/s open loop'],
         ['floor: INSERT+NOTIFY -> LISTEN p99', json.floor_notify_rtt_p99_ms, 'ms'],
+        ['(a) floor: bare uWS broadcast p50 / p99', `${json.dispatch_floor_broadcast_p50_ms} / ${json.dispatch_floor_broadcast_p99_ms}`, 'ms', `${dispatchClients} clients, 500 frames/s of ${dispatchFrameBytes} bytes, no database`],
         ['(a) dispatch p50, 100 clients', json.dispatch_p50_ms, 'ms', '500 events/s; target <= 2'],
         ['(a) dispatch p99, 100 clients', json.dispatch_p99_ms, 'ms', 'target <= 10'],
         ['(a) dispatch p50 / floor p50', json.dispatch_ratio_p50, 'x', 'target <= 3'],
