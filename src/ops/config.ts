@@ -39,7 +39,7 @@ export interface Config {
   readonly maxBufferedBytes: number;
   /** Safety-net poll of the ledger tail, in case a NOTIFY is missed, ms. (Default: 5000) */
   readonly tailPollMs: number;
-  /** Size of the application's connection pool. (Default: 20) */
+  /** Size of the application's connection pool; at least 2 (the projector holds one connection and reads the ledger through another). (Default: 20) */
   readonly poolSize: number;
   /** graphile-worker concurrency per worker process. (Default: 8) */
   readonly workerConcurrency: number;
@@ -100,7 +100,7 @@ export function readConfig(env: Env = process.env): Config {
     replayLimit: int(env, 'RUNLEDGER_REPLAY_LIMIT', 100_000),
     maxBufferedBytes: int(env, 'RUNLEDGER_MAX_BUFFERED_BYTES', 4 * 1024 * 1024),
     tailPollMs: int(env, 'RUNLEDGER_TAIL_POLL_MS', 5000),
-    poolSize: int(env, 'RUNLEDGER_POOL_SIZE', 20),
+    poolSize: atLeast(2, int(env, 'RUNLEDGER_POOL_SIZE', 20), 'RUNLEDGER_POOL_SIZE'),
     workerConcurrency: int(env, 'RUNLEDGER_WORKER_CONCURRENCY', 8),
     workerTtlMs: int(env, 'RUNLEDGER_WORKER_TTL_MS', 30_000),
     heartbeatMs: int(env, 'RUNLEDGER_HEARTBEAT_MS', 5000),
@@ -180,6 +180,11 @@ function num(env: Env, name: string, fallback: number): number {
 function int(env: Env, name: string, fallback: number): number {
   const value = num(env, name, fallback);
   if (!Number.isInteger(value)) throw new Error(`${name} must be a whole number, got ${value}`);
+  return value;
+}
+
+function atLeast(min: number, value: number, name: string): number {
+  if (value < min) throw new Error(`${name} must be at least ${min}, got ${value}`);
   return value;
 }
 

@@ -26,4 +26,10 @@ describe('CLI errors', () => {
     assert.equal(result.code, 1);
     assert.equal(result.stderr, 'runledger verify: RUNLEDGER_POOL_SIZE must be a non-negative number, got "many"\n');
   });
+
+  it('a pool too small for the projector is refused before anything starts', async () => {
+    const result = await runCli(['serve'], { ...unreachable, RUNLEDGER_POOL_SIZE: '1' });
+    assert.equal(result.code, 1);
+    assert.equal(result.stderr, 'runledger serve: RUNLEDGER_POOL_SIZE must be at least 2, got 1\n');
+  });
 });
