@@ -31,6 +31,10 @@ export interface Sink {
   buffered(): number;
   /** Closes the client as a slow consumer; `from` is where it resumes. */
   slow(from: number): void;
+  /** Joins the transport's broadcast of unfiltered live frames, if it has one (see Transport.join). */
+  join?(): boolean;
+  /** Leaves it, with every frame already published to it still delivered. */
+  leave?(): void;
 }
 
 /** Where a new connection starts, read from its URL (and, for SSE, Last-Event-ID). */
@@ -142,6 +146,11 @@ export function createConnection(endpoint: StreamEndpoint, sink: Sink): Connecti
           writable: () =>
             closed || sink.buffered() <= lowWater ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve)),
           slow: () => sink.slow(queued),
+          join: () => !closed && (sink.join?.() ?? false),
+          carried(upTo) {
+            queued = upTo;
+          },
+          leave: () => sink.leave?.(),
         },
       });
       session = mine;

@@ -20,6 +20,12 @@ export interface Feed {
   readonly position: number;
   /** Registers a listener for every batch after `position`; returns the unregister function. */
   listen(listener: (batch: FeedBatch) => void): () => void;
+  /**
+   * Registers a listener that runs after every `listen` listener of each
+   * batch, once subscribers have checked their clients' backlog: the stream
+   * server publishes the shared frame to its broadcast there.
+   */
+  afterListeners(listener: (batch: FeedBatch) => void): () => void;
   /** The newest committed offset: the feed's position, or the table's head if the feed is behind it. */
   head(): Promise<number>;
   stop(): Promise<void>;
@@ -49,6 +55,7 @@ export function toBatch(events: readonly LedgerEvent[], after: number, upTo = ev
  */
 export async function startFeed(options: FeedOptions): Promise<Feed> {
   const listeners = new Set<(batch: FeedBatch) => void>();
+  const finishers = new Set<(batch: FeedBatch) => void>();
   let position = await head(options.db);
   // The first ring not yet answered by a batch: where the server's part of
   // a dispatch starts (runledger_stream_read_seconds).
@@ -69,11 +76,13 @@ export async function startFeed(options: FeedOptions): Promise<Feed> {
       rungAt = undefined;
       const batch = toBatch(events, position);
       position = batch.upTo;
-      for (const listener of listeners) {
-        try {
-          listener(batch);
-        } catch (error) {
-          options.onError?.(error as Error);
+      for (const group of [listeners, finishers]) {
+        for (const listener of group) {
+          try {
+            listener(batch);
+          } catch (error) {
+            options.onError?.(error as Error);
+          }
         }
       }
       observeFeedBatch(rang, readAt, performance.now());
@@ -88,11 +97,16 @@ export async function startFeed(options: FeedOptions): Promise<Feed> {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    afterListeners(listener) {
+      finishers.add(listener);
+      return () => finishers.delete(listener);
+    },
     async head() {
       return Math.max(position, await head(options.db));
     },
     async stop() {
       listeners.clear();
+      finishers.clear();
       options.doorbell.off('ring', onRing);
       await follower.stop();
     },

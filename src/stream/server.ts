@@ -12,6 +12,9 @@ import { metrics } from '../ops/metrics/registry.js';
 
 const wsCounts = metrics.streams.ws;
 
+/** The uWS topic every unfiltered live subscriber joins: one publish per batch reaches them all. */
+const BROADCAST = 'deltas';
+
 export type StreamServerConfig = Pick<
   Config,
   'host' | 'wsPort' | 'token' | 'maxMessageBytes' | 'maxConnectionsPerIp' | 'replayLimit' | 'maxBufferedBytes'
@@ -37,6 +40,8 @@ export interface StreamServer {
   /** The port actually bound (useful with port 0). */
   readonly port: number;
   readonly connections: number;
+  /** Clients on the broadcast: unfiltered WebSocket subscribers that have caught up. */
+  readonly broadcasting: number;
   /** Stops accepting, closes every socket with the shutdown code and its resume offset. */
   close(): Promise<void>;
 }
@@ -98,6 +103,16 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
       logger.info({ address: client.address, from, buffered: ws.getBufferedAmount() }, 'closed slow consumer');
       end(ws, CloseCode.slowConsumer, closeReason('slow_consumer', from));
       wsCounts.slowConsumerCloses += 1;
+    },
+    join: () => !ws.getUserData().closed && ws.subscribe(BROADCAST),
+    leave() {
+      // A closed socket has left every topic already.
+      if (ws.getUserData().closed) return;
+      // uWS holds a published frame until its loop drains the topic, and
+      // unsubscribing first would drop it; any send drains the socket's
+      // held frames first, and a ping is the frame every client ignores.
+      ws.ping();
+      ws.unsubscribe(BROADCAST);
     },
   });
 
@@ -219,6 +234,16 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
   });
   const port = uws.us_socket_local_port(listenSocket as unknown as us_socket);
 
+  // After every session saw the batch (and a slow one left): one publish
+  // writes the shared frame to every unfiltered live subscriber, in uWS's
+  // C++ loop, instead of a send from JavaScript per socket.
+  const stopBroadcast = feed.afterListeners((batch) => {
+    if (batch.deltas.length === 0) return;
+    const members = app.numSubscribers(BROADCAST);
+    if (members === 0) return;
+    app.publish(BROADCAST, batch.frame(), false);
+    wsCounts.frames += members;
+  });
   const ticker = setInterval(() => {
     for (const ws of sockets) {
       const client = ws.getUserData();
@@ -232,9 +257,13 @@ export async function startStreamServer(options: StreamServerOptions): Promise<S
     get connections() {
       return sockets.size;
     },
+    get broadcasting() {
+      return app.numSubscribers(BROADCAST);
+    },
     async close() {
       closing = true;
       clearInterval(ticker);
+      stopBroadcast();
       uws.us_listen_socket_close(listenSocket);
       for (const ws of [...sockets]) {
         const connection = ws.getUserData().connection;

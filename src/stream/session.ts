@@ -17,6 +17,18 @@ export interface Transport {
   writable(): Promise<void>;
   /** Closes the client as a slow consumer; the transport knows the last offset it queued. */
   slow(): void;
+  /**
+   * Joins the transport's broadcast, if it has one: every whole, unfiltered
+   * live batch is then written to all its members at once (uWS publish, one
+   * call for every such client instead of a send each), after the session
+   * saw the batch, and the session calls `carried` instead of `send`.
+   * False when the transport has no broadcast.
+   */
+  join?(): boolean;
+  /** The broadcast wrote the frame up to `upTo` to this client. */
+  carried?(upTo: number): void;
+  /** Leaves the broadcast; sends go one by one again. */
+  leave?(): void;
 }
 
 /** The read model (or a job/pipeline slice of it) with the offset it is consistent at: projections/snapshot.ts, bound to a pool. */
@@ -76,6 +88,12 @@ export function createSession(options: SessionOptions): Session {
   let pending: FeedBatch[] = [];
   let pendingDeltas = 0;
   let overflowed = false;
+  let joined = false;
+
+  const leave = () => {
+    if (joined) transport.leave?.();
+    joined = false;
+  };
 
   const send = (frame: ServerFrame, json = JSON.stringify(frame)): void => {
     const at = 'upTo' in frame ? frame.upTo : 'offset' in frame ? frame.offset : undefined;
@@ -87,6 +105,15 @@ export function createSession(options: SessionOptions): Session {
   const deliver = (batch: FeedBatch): boolean => {
     if (batch.upTo <= offset) return true;
     if (transport.full()) return false;
+    if (joined) {
+      // Live batches are consecutive, so every one after joining is whole.
+      offset = batch.upTo;
+      if (batch.deltas.length > 0) {
+        reported = offset;
+        transport.carried?.(offset);
+      }
+      return true;
+    }
     const whole = batch.after >= offset;
     let deltas = batch.deltas;
     if (match || !whole) deltas = deltas.filter((delta) => delta.offset > offset && (!match || match(delta)));
@@ -174,11 +201,15 @@ export function createSession(options: SessionOptions): Session {
       }
     }
     send({ type: 'caught_up', offset });
+    // From the next batch on (no batch can arrive before this returns), an
+    // unfiltered subscriber rides the broadcast.
+    if (!match) joined = transport.join?.() ?? false;
   };
 
   const stopped = () => state === 'stopped';
 
   const stop = () => {
+    leave();
     state = 'stopped';
     generation += 1;
     pending = [];
@@ -195,6 +226,7 @@ export function createSession(options: SessionOptions): Session {
     async subscribe(start) {
       if (state === 'stopped') return;
       const mine = ++generation;
+      leave();
       match = compileFilter(start.filter);
       state = 'replay';
       try {
@@ -207,6 +239,7 @@ export function createSession(options: SessionOptions): Session {
     unsubscribe() {
       if (state === 'stopped') return;
       generation += 1;
+      leave();
       state = 'idle';
       pending = [];
     },
