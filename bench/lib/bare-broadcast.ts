@@ -1,13 +1,13 @@
 // The fan-out floor: a bare uWebSockets.js server in a child process (as
 // `runledger serve` is) that sends one frame to every client at a fixed
-// rate, the same way the stream server does (cork + send per socket), with no
-// database, no feed and no sessions. The bench's receivers take its frames
+// rate, the same way the stream server does for unfiltered live subscribers
+// (one uWS publish to a topic every client joined), with no database, no feed
+// and no sessions. The bench's receivers take its frames
 // exactly as they take the server's, so the difference between the two is
 // what the ledger and the stream add; the floor itself is what two shared
 // cores allow for 1,000 sockets.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { WebSocket } from 'uWebSockets.js';
 import { loadUws } from '../../src/stream/native.js';
 import { openLoop } from './floor.js';
 
@@ -48,16 +48,14 @@ export async function startBareBroadcast(): Promise<BareBroadcast> {
 
 function serve(): void {
   const uws = loadUws();
-  const sockets = new Set<WebSocket<unknown>>();
   const app = uws.App();
   app.ws('/ws', {
     maxBackpressure: 256 * 1024 * 1024,
     idleTimeout: 120,
     open: (ws) => {
-      sockets.add(ws);
       ws.send('{"type":"caught_up","offset":0}');
+      ws.subscribe('deltas');
     },
-    close: (ws) => sockets.delete(ws),
   });
   app.listen('127.0.0.1', 0, (socket) => {
     if (!socket) throw new Error('the bare broadcast server could not listen');
@@ -70,7 +68,7 @@ function serve(): void {
       scheduled[i] = performance.timeOrigin + at;
       const head = `{"type":"deltas","upTo":${command.from + i + 1},"deltas":[{"pad":"`;
       const frame = `${head}${'x'.repeat(Math.max(0, command.frameBytes - head.length - 4))}"}]}`;
-      for (const ws of sockets) ws.cork(() => ws.send(frame));
+      app.publish('deltas', frame, false);
     }).then(() => process.send!({ scheduled }));
   });
 }

@@ -3,9 +3,10 @@
 // delay the appends (and the arrival stamps) behind the frames, and the
 // bench would measure its own event loop. Arrival times cross threads as
 // wall-clock milliseconds (timeOrigin + now) and come back in the caller's
-// performance.now() base.
+// performance.now() base. Each client is a lean raw WebSocket client
+// (raw-ws-client.ts), so the receiving costs the shared cores little.
 import { Worker, isMainThread, parentPort } from 'node:worker_threads';
-import WebSocket from 'ws';
+import { connectRaw, type RawClient } from './raw-ws-client.js';
 
 type Command =
   | { op: 'connect'; url: string; count: number; start: number; capacity: number }
@@ -101,7 +102,7 @@ export class Receivers {
 }
 
 interface Receiver {
-  readonly ws: WebSocket;
+  ws?: RawClient;
   arrivals: Float64Array;
   base: number;
   caughtUp: boolean;
@@ -109,11 +110,9 @@ interface Receiver {
   bytes: number;
 }
 
-function receiver(url: string, start: number, capacity: number): Promise<Receiver> {
-  const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 1 << 30, skipUTF8Validation: true });
-  const self: Receiver = { ws, arrivals: new Float64Array(capacity), base: start, caughtUp: false, reached: start, bytes: 0 };
-  ws.on('message', (data: Buffer) => {
-    const now = performance.timeOrigin + performance.now();
+async function receiver(url: string, start: number, capacity: number): Promise<Receiver> {
+  const self: Receiver = { arrivals: new Float64Array(capacity), base: start, caughtUp: false, reached: start, bytes: 0 };
+  self.ws = await connectRaw(url, (data, now) => {
     // Frames are built with `type` then `upTo`/`offset` first: no need to parse every delta.
     const text = data.toString('latin1', 0, 64);
     if (text.startsWith('{"type":"deltas"')) {
@@ -127,10 +126,7 @@ function receiver(url: string, start: number, capacity: number): Promise<Receive
       self.caughtUp = true;
     }
   });
-  return new Promise((resolve, reject) => {
-    ws.once('open', () => resolve(self));
-    ws.once('error', reject);
-  });
+  return self;
 }
 
 async function serve(): Promise<void> {
@@ -163,16 +159,7 @@ async function serve(): Promise<void> {
       case 'collect':
         return clients.map((c) => c.arrivals);
       case 'close':
-        await Promise.all(
-          clients.map(
-            (c) =>
-              new Promise<void>((resolve) => {
-                if (c.ws.readyState === WebSocket.CLOSED) return resolve();
-                c.ws.once('close', () => resolve());
-                c.ws.close();
-              }),
-          ),
-        );
+        await Promise.all(clients.map((c) => c.ws?.close()));
         clients = [];
         return undefined;
     }
