@@ -7,7 +7,10 @@
 //  - where the rest goes (../shared/experiments/seal-at-commit.mjs, ported):
 //    INSERT+NOTIFY with the append's payload; a minimal seal at commit
 //    (single-stream, bodies + one block row); the same per-event work with no
-//    ordering lock at all; ledger.append_at_commit as one statement.
+//    ordering lock at all; ledger.append_at_commit as one statement; and the
+//    lock alone: the floor's row with its NOTIFY from a deferred trigger,
+//    without and with the ordering lock taken there, and with the least
+//    position record written under it.
 import pg from 'pg';
 import { append, literal } from '../src/ledger/append.js';
 import { createAppender } from '../src/ledger/appender.js';
@@ -90,6 +93,18 @@ export default async function appendBench(context: BenchContext): Promise<BenchR
   const floorPayloadTps = await closedLoop(clients, (client, i) =>
     client.query('insert into floor_events (type, data) values ($1, $2::jsonb)', ['bench.floor', payload(i)]),
   );
+  context.log(`experiment: the floor's INSERT, NOTIFY from a deferred trigger, ${WRITERS} writers, ${SECONDS}s`);
+  const deferredNotifyTps = await closedLoop(clients, (client, i) =>
+    client.query('insert into seal.floor_deferred (type, data) values ($1, $2)', ['bench.floor', sampleData(i)]),
+  );
+  context.log(`experiment: the same, the deferred trigger taking the ordering lock first, ${WRITERS} writers, ${SECONDS}s`);
+  const lockOnlyTps = await closedLoop(clients, (client, i) =>
+    client.query('insert into seal.floor_locked (type, data) values ($1, $2)', ['bench.floor', sampleData(i)]),
+  );
+  context.log(`experiment: the same, the locked trigger also recording a position (head read + one narrow row), ${WRITERS} writers, ${SECONDS}s`);
+  const recordedTps = await closedLoop(clients, (client, i) =>
+    client.query('insert into seal.floor_recorded (type, data) values ($1, $2)', ['bench.floor', sampleData(i)]),
+  );
   context.log(`experiment: minimal seal at commit, ${WRITERS} writers, ${SECONDS}s`);
   const minimalSealTps = await closedLoop(clients, (client, i) => client.query('select seal.append($1::jsonb)', [payload(i)]));
   context.log(`experiment: the same per-event work, no ordering lock, ${WRITERS} writers, ${SECONDS}s`);
@@ -145,6 +160,12 @@ export default async function appendBench(context: BenchContext): Promise<BenchR
     append_batch_eps: Math.round(batchesPerSecond * BATCH),
     floor_bulk_insert_rows_per_s: Math.round(floorBatchesPerSecond * BATCH),
     floor_same_payload_tps: Math.round(floorPayloadTps),
+    deferred_notify_tps: Math.round(deferredNotifyTps),
+    deferred_notify_ratio: round(deferredNotifyTps / floorTps, 3),
+    lock_only_tps: Math.round(lockOnlyTps),
+    lock_only_ratio: round(lockOnlyTps / floorTps, 3),
+    position_record_tps: Math.round(recordedTps),
+    position_record_ratio: round(recordedTps / floorTps, 3),
     minimal_seal_tps: Math.round(minimalSealTps),
     minimal_seal_ratio: round(minimalSealTps / floorTps, 3),
     same_work_no_order_lock_tps: Math.round(noLockTps),
@@ -168,6 +189,9 @@ export default async function appendBench(context: BenchContext): Promise<BenchR
       [`floor: bulk INSERT, ${BATCH} rows a statement`, json.floor_bulk_insert_rows_per_s, 'rows/s', `${BATCH_WRITERS} writers, + one NOTIFY`],
       [`append, batches of ${BATCH}`, json.append_batch_eps, 'events/s', `${BATCH_WRITERS} writers; target >= 150,000`],
       ['experiment: INSERT+NOTIFY, append payload', json.floor_same_payload_tps, 'tx/s', `${WRITERS} writers`],
+      ['experiment: floor row, NOTIFY from a deferred trigger', json.deferred_notify_tps, 'tx/s', `${json.deferred_notify_ratio}x floor`],
+      ['experiment: the same + ordering lock, nothing else', json.lock_only_tps, 'tx/s', `${json.lock_only_ratio}x floor`],
+      ['experiment: the same + a position row under it', json.position_record_tps, 'tx/s', `${json.position_record_ratio}x floor; head read + one primary-key insert`],
       ['experiment: minimal seal at commit', json.minimal_seal_tps, 'tx/s', `${json.minimal_seal_ratio}x floor`],
       ['experiment: same work, no ordering lock', json.same_work_no_order_lock_tps, 'tx/s', `${json.same_work_no_order_lock_ratio}x floor`],
       ['ledger.append_at_commit, one statement', json.append_at_commit_tps, 'tx/s', `${json.append_at_commit_ratio}x floor`],

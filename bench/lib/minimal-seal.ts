@@ -4,6 +4,15 @@
 // deferred trigger that takes the ordering lock at commit to write one narrow
 // block row. `append_unordered` does the same per-event work with no ordering
 // lock. Not the ledger: a yardstick for it.
+//
+// `seal.floor_deferred` and `seal.floor_locked` bracket the ordering lock
+// itself: the floor's own row (INSERT into a bare table) with its NOTIFY sent
+// from a deferred constraint trigger instead of an immediate one, and the same
+// with the trigger first taking the ordering lock, nothing else. The second
+// minus the first is what handing one transaction-scoped lock from commit to
+// commit costs, with no work done under it. `seal.floor_recorded` adds the
+// least any ordering must write under the lock: read the head and insert one
+// narrow row with a primary key (no hash, no second index).
 export const MINIMAL_SEAL_SQL = `
 create schema seal;
 create sequence seal.block_seq;
@@ -31,6 +40,28 @@ create function seal.seal_nolock() returns trigger language plpgsql as $$
 begin perform pg_notify('seal', new.block_id::text); return null; end $$;
 create constraint trigger seal2 after insert on seal.bodies2 deferrable initially deferred
   for each row when (new.ordinal = 1) execute function seal.seal_nolock();
+create table seal.floor_deferred (id bigserial primary key, type text not null, data jsonb not null);
+create table seal.floor_locked (like seal.floor_deferred including all);
+create function seal.notify_only() returns trigger language plpgsql as $$
+begin perform pg_notify('floor', new.id::text); return null; end $$;
+create function seal.lock_then_notify() returns trigger language plpgsql as $$
+begin perform pg_advisory_xact_lock(7316297); perform pg_notify('floor', new.id::text); return null; end $$;
+create table seal.floor_recorded (like seal.floor_deferred including all);
+create table seal.positions (last_position bigint primary key, sealed_at timestamptz not null);
+create function seal.record_then_notify() returns trigger language plpgsql as $$
+begin
+  perform pg_advisory_xact_lock(7316296);
+  insert into seal.positions
+    select coalesce((select last_position from seal.positions order by last_position desc limit 1), 0) + 1, clock_timestamp();
+  perform pg_notify('floor', new.id::text);
+  return null;
+end $$;
+create constraint trigger record_at_commit after insert on seal.floor_recorded deferrable initially deferred
+  for each row execute function seal.record_then_notify();
+create constraint trigger notify_at_commit after insert on seal.floor_deferred deferrable initially deferred
+  for each row execute function seal.notify_only();
+create constraint trigger lock_at_commit after insert on seal.floor_locked deferrable initially deferred
+  for each row execute function seal.lock_then_notify();
 create function seal.append(p_events jsonb) returns bigint language plpgsql as $$
 declare v_block bigint := nextval('seal.block_seq'); v_st text; v_si text; v_ver bigint;
 begin
