@@ -58,10 +58,11 @@ export default async function appendBench(context: BenchContext): Promise<BenchR
   context.log(`floor: NOTIFY round trip at 500 events/s for ${SECONDS}s`);
   const rtt = await notifyRoundTrip(url, 500, SECONDS); // creates floor_events
 
+  // The floor's transaction, one INSERT into a bare table, into `table`.
+  const floorRowsInto = (table: string) =>
+    closedLoop(clients, (client, i) => client.query(`insert into ${table} (type, data) values ($1, $2)`, ['bench.floor', sampleData(i)]));
   context.log(`floor: INSERT + NOTIFY trigger, ${WRITERS} writers, ${SECONDS}s`);
-  const floorTps = await closedLoop(clients, (client, i) =>
-    client.query('insert into floor_events (type, data) values ($1, $2)', ['bench.floor', sampleData(i)]),
-  );
+  const floorTps = await floorRowsInto('floor_events');
 
   // append(pool): its own transaction, sealed at its COMMIT, positions
   // returned, one round trip (src/ledger/append.ts).
@@ -94,17 +95,11 @@ export default async function appendBench(context: BenchContext): Promise<BenchR
     client.query('insert into floor_events (type, data) values ($1, $2::jsonb)', ['bench.floor', payload(i)]),
   );
   context.log(`experiment: the floor's INSERT, NOTIFY from a deferred trigger, ${WRITERS} writers, ${SECONDS}s`);
-  const deferredNotifyTps = await closedLoop(clients, (client, i) =>
-    client.query('insert into seal.floor_deferred (type, data) values ($1, $2)', ['bench.floor', sampleData(i)]),
-  );
+  const deferredNotifyTps = await floorRowsInto('seal.floor_deferred');
   context.log(`experiment: the same, the deferred trigger taking the ordering lock first, ${WRITERS} writers, ${SECONDS}s`);
-  const lockOnlyTps = await closedLoop(clients, (client, i) =>
-    client.query('insert into seal.floor_locked (type, data) values ($1, $2)', ['bench.floor', sampleData(i)]),
-  );
+  const lockOnlyTps = await floorRowsInto('seal.floor_locked');
   context.log(`experiment: the same, the locked trigger also recording a position (head read + one narrow row), ${WRITERS} writers, ${SECONDS}s`);
-  const recordedTps = await closedLoop(clients, (client, i) =>
-    client.query('insert into seal.floor_recorded (type, data) values ($1, $2)', ['bench.floor', sampleData(i)]),
-  );
+  const recordedTps = await floorRowsInto('seal.floor_recorded');
   context.log(`experiment: minimal seal at commit, ${WRITERS} writers, ${SECONDS}s`);
   const minimalSealTps = await closedLoop(clients, (client, i) => client.query('select seal.append($1::jsonb)', [payload(i)]));
   context.log(`experiment: the same per-event work, no ordering lock, ${WRITERS} writers, ${SECONDS}s`);
