@@ -202,8 +202,10 @@ export function createSession(options: SessionOptions): Session {
     }
     send({ type: 'caught_up', offset });
     // From the next batch on (no batch can arrive before this returns), an
-    // unfiltered subscriber rides the broadcast.
-    if (!match) joined = transport.join?.() ?? false;
+    // unfiltered subscriber rides the broadcast, whose frames are whole
+    // batches. One that a snapshot put ahead of this process's feed would
+    // be sent events it already has, so it stays on its own sends.
+    if (!match && offset === feed.position) joined = transport.join?.() ?? false;
   };
 
   const stopped = () => state === 'stopped';

@@ -72,4 +72,28 @@ describe('the broadcast of unfiltered live deltas', () => {
       await stack.doorbell.stop();
     }
   });
+
+  it('a client whose snapshot is ahead of the feed is not sent the events it already has', async () => {
+    // The snapshot commits three events and answers at their offset before
+    // this process's feed has read them: the first live batch then ends
+    // where the snapshot does, and the broadcast's whole frame would repeat it.
+    const stack = await startStack(db, {}, {
+      snapshot: async () => {
+        const positions = await appendMany(db.pool, 3);
+        return { offset: positions.at(-1)!, model: {} };
+      },
+    });
+    try {
+      const client = record(`${stack.url}?snapshot=1`);
+      await eventually(() => client.frames.some((f) => f.type === 'caught_up'), 10_000, 'caught up');
+      const snapshotAt = client.frames.find((f) => f.type === 'snapshot')!.offset as number;
+      await eventually(() => stack.feed.position >= snapshotAt, 10_000, 'the feed reaching the snapshot');
+      await appendMany(db.pool, 2);
+      await eventually(() => client.reached === snapshotAt + 2, 10_000, 'two more');
+      assert.deepEqual(client.offsets, range(snapshotAt, snapshotAt + 2));
+      await client.close();
+    } finally {
+      await stack.close();
+    }
+  });
 });
