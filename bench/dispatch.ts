@@ -109,19 +109,19 @@ async function warmedUp(pool: pg.Pool, clients: Receivers): Promise<number> {
 }
 
 /**
- * When each block in (start, last] was sealed (`sealed_at`, PostgreSQL's
+ * When each of the `length - 1` single-event blocks after `start` was sealed (`sealed_at`, PostgreSQL's
  * clock_timestamp() under the ordering lock, just before the commit record
  * and its flush), by position - start, in this thread's performance.now()
  * base: the "append committed" of the spec's dispatch latency, taken a little
  * early, so latencies from it are if anything too long.
  */
-async function sealedAt(pool: pg.Pool, start: number, last: number): Promise<Float64Array> {
+async function sealedAt(pool: pg.Pool, start: number, length: number): Promise<Float64Array> {
   const { rows } = await pool.query<{ position: string; ms: number }>(
     `select last_position as position, extract(epoch from sealed_at)::float8 * 1000 as ms
        from ledger.blocks where last_position > $1 and last_position <= $2`,
-    [start, last],
+    [start, start + length - 1],
   );
-  const at = new Float64Array(last - start + 1);
+  const at = new Float64Array(length);
   for (const row of rows) at[Number(row.position) - start] = row.ms - performance.timeOrigin;
   return at;
 }
@@ -237,7 +237,7 @@ export default async function dispatchBench(context: BenchContext): Promise<Benc
     let arrivals = await clients.arrivals();
     const dispatchFrameBytes = Math.round(((await clients.status()).bytes - dispatchBytesBefore) / Math.max(1, deliveries(arrivals, scheduledAt, dispatch)));
     // The spec's measure: append committed -> delivered, from each block's seal.
-    let committedAt = await sealedAt(pool, start, Math.min(last, start + scheduledAt.length - 1));
+    let committedAt = await sealedAt(pool, start, scheduledAt.length);
     const fromCommit = new Latencies();
     deliveries(arrivals, committedAt, fromCommit);
     const commitToDoorbell = new Latencies();
@@ -271,7 +271,7 @@ export default async function dispatchBench(context: BenchContext): Promise<Benc
     const fanout = new Latencies();
     arrivals = await clients.arrivals();
     const delivered = deliveries(arrivals, scheduledAt, fanout);
-    committedAt = await sealedAt(pool, start, Math.min(last, start + scheduledAt.length - 1));
+    committedAt = await sealedAt(pool, start, scheduledAt.length);
     const fanoutFromCommit = new Latencies();
     deliveries(arrivals, committedAt, fanoutFromCommit);
     const fanoutRatio = delivered / (arrivals.length * (scheduledAt.length - 1));
