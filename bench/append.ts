@@ -3,7 +3,8 @@
 //    single-row transactions, and the INSERT+NOTIFY -> LISTEN round trip;
 //  - runledger: single-event appends with 8 writers, each its own transaction;
 //    the same through the group-commit appender (8 callers, one pool); then
-//    batched appends, beside a bulk INSERT of the same rows;
+//    batched appends, beside a bulk INSERT of the same rows, and the same
+//    rows into a copy of ledger.bodies (the table's shape, none of its work);
 //  - where the rest goes (../shared/experiments/seal-at-commit.mjs, ported):
 //    INSERT+NOTIFY with the append's payload; a minimal seal at commit
 //    (single-stream, bodies + one block row); the same per-event work with no
@@ -139,6 +140,22 @@ export default async function appendBench(context: BenchContext): Promise<BenchR
        select pg_notify('floor', 'bulk')`,
     ),
   );
+  // The ledger's own table shape, none of its work: the same rows into a
+  // copy of ledger.bodies (its columns, check constraints and both unique
+  // indexes, no trigger), versions from a sequence, a constant digest, no
+  // version look-up, no hash, no seal.
+  context.log(`experiment: bulk INSERT of ${BATCH} rows into a copy of ledger.bodies + one NOTIFY, ${BATCH_WRITERS} writers, ${SECONDS}s`);
+  await clients[0]!.query(`create table floor_bodies (like ledger.bodies including defaults including constraints including indexes);
+    create sequence floor_blocks; create sequence floor_versions`);
+  const shapedBatchesPerSecond = await closedLoop(clients.slice(0, BATCH_WRITERS), (client, i) =>
+    client.query(
+      `insert into floor_bodies (block_id, ordinal, stream_type, stream_id, stream_version, type, data, digest)
+       select b.id, t.n, e->>'streamType', e->>'streamId', nextval('floor_versions'), e->>'type', e->'data', '\\x00'
+         from (select nextval('floor_blocks') as id) b,
+              jsonb_array_elements(${literal(batchPayloads[i % batchPayloads.length]!)}::jsonb) with ordinality t(e, n);
+       select pg_notify('floor', 'bulk')`,
+    ),
+  );
   await Promise.all(clients.map((client) => client.end()));
 
   const json = {
@@ -154,6 +171,7 @@ export default async function appendBench(context: BenchContext): Promise<BenchR
     append_grouped_ratio: round(coalescedTps / floorTps, 3),
     append_batch_eps: Math.round(batchesPerSecond * BATCH),
     floor_bulk_insert_rows_per_s: Math.round(floorBatchesPerSecond * BATCH),
+    bodies_shape_rows_per_s: Math.round(shapedBatchesPerSecond * BATCH),
     floor_same_payload_tps: Math.round(floorPayloadTps),
     deferred_notify_tps: Math.round(deferredNotifyTps),
     deferred_notify_ratio: round(deferredNotifyTps / floorTps, 3),
@@ -183,6 +201,7 @@ export default async function appendBench(context: BenchContext): Promise<BenchR
       ['group commit / floor', json.append_grouped_ratio, 'x', 'events/s against the floor\'s tx/s'],
       [`floor: bulk INSERT, ${BATCH} rows a statement`, json.floor_bulk_insert_rows_per_s, 'rows/s', `${BATCH_WRITERS} writers, + one NOTIFY`],
       [`append, batches of ${BATCH}`, json.append_batch_eps, 'events/s', `${BATCH_WRITERS} writers; target >= 150,000`],
+      [`experiment: bulk INSERT into a copy of ledger.bodies`, json.bodies_shape_rows_per_s, 'rows/s', 'its constraints and two unique indexes; no versions, digest or seal'],
       ['experiment: INSERT+NOTIFY, append payload', json.floor_same_payload_tps, 'tx/s', `${WRITERS} writers`],
       ['experiment: floor row, NOTIFY from a deferred trigger', json.deferred_notify_tps, 'tx/s', `${json.deferred_notify_ratio}x floor`],
       ['experiment: the same + ordering lock, nothing else', json.lock_only_tps, 'tx/s', `${json.lock_only_ratio}x floor`],

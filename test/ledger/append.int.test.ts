@@ -187,6 +187,23 @@ describe('append and read', () => {
     assert.doesNotMatch(plan, /event_digest/);
   });
 
+  it('refuses, in the database itself, the stream types the TypeScript check refuses (sql/000011)', async () => {
+    const sqlAppend = (streamType: string) =>
+      db.pool.query('select ledger.append_at_commit($1::jsonb)', [
+        JSON.stringify([{ stream_type: streamType, stream_id: 'x', type: 'job.created', data: {} }]),
+      ]);
+    const longest = `a${'b.-_9'.repeat(12)}bcd`;
+    assert.equal(longest.length, 64);
+    await sqlAppend(longest);
+    for (const refused of [`${longest}e`, 'Job', '9job', '.job', 'job/x', 'jöb', '']) {
+      await assert.rejects(sqlAppend(refused), (error: { code?: string; constraint?: string }) => {
+        assert.equal(error.code, '23514', refused);
+        assert.equal(error.constraint, 'bodies_stream_type_check', refused);
+        return true;
+      });
+    }
+  });
+
   it('refuses to append in a REPEATABLE READ or SERIALIZABLE transaction, naming the isolation level', async () => {
     const client = await db.pool.connect();
     try {
