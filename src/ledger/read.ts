@@ -1,5 +1,5 @@
 import { EVENT_ROW_TYPES } from './row-types.js';
-import type { LedgerEvent, Queryable } from './types.js';
+import type { DeltaSource, LedgerEvent, Queryable } from './types.js';
 
 export interface ReadOptions {
   /** Events with a position strictly greater than this. (Default: 0) */
@@ -27,6 +27,7 @@ export interface EventRow {
 
 export const EVENT_COLUMNS = 'position, stream_type, stream_id, stream_version, type, data, metadata, recorded_at';
 const READ_RANGE = `select ${EVENT_COLUMNS} from ledger.events_range($1, $2) limit $3`;
+const READ_DELTA_SOURCES = 'select position, type, data, recorded_at from ledger.events_range($1, $2)';
 
 /** Reads committed events in position order. */
 export async function read(db: Queryable, options: ReadOptions = {}): Promise<LedgerEvent[]> {
@@ -81,6 +82,21 @@ export async function read(db: Queryable, options: ReadOptions = {}): Promise<Le
     types: EVENT_ROW_TYPES,
   });
   return rows.map(toLedgerEvent);
+}
+
+/**
+ * The events in (after, until], with only what the read model derives from
+ * them. A prepared statement, as `read`'s unfiltered range: the live stream
+ * reads one or two events per notification.
+ */
+export async function readDeltaSources(db: Queryable, after: number, until: number): Promise<DeltaSource[]> {
+  const { rows } = await db.query<Pick<EventRow, 'position' | 'type' | 'data' | 'recorded_at'>>({
+    name: 'rl_read_delta_sources',
+    text: READ_DELTA_SOURCES,
+    values: [after, until],
+    types: EVENT_ROW_TYPES,
+  });
+  return rows.map((row) => ({ position: row.position, type: row.type, data: row.data, recordedAt: row.recorded_at }));
 }
 
 /** The position of the newest committed event (0 for an empty ledger). */

@@ -3,14 +3,14 @@ import type { Doorbell } from './doorbell.js';
 import { read } from './read.js';
 import type { LedgerEvent, Queryable } from './types.js';
 
-export interface TailOptions {
+export interface TailOptions<E extends { readonly position: number } = LedgerEvent> {
   readonly db: Queryable;
   /** Must already be started: LISTEN comes before the first catch-up read. */
   readonly doorbell: Doorbell;
   /** Deliver events after this position. */
   readonly from: number;
   /** Called with each batch, in position order; the next batch waits for it. */
-  readonly onEvents: (events: LedgerEvent[]) => void | Promise<void>;
+  readonly onEvents: (events: E[]) => void | Promise<void>;
   readonly onError?: (error: Error) => void;
   /** Safety-net poll in case a notification is lost. (Default: 5000) */
   readonly pollMs?: number;
@@ -24,6 +24,12 @@ export interface TailOptions {
    */
   readonly intervalMs?: number;
   readonly types?: readonly string[];
+  /**
+   * Reads up to `limit` events after `after`, in position order. (Default:
+   * whole events, `read` with `types`; the stream reads only what its deltas
+   * need.)
+   */
+  readonly read?: (after: number, limit: number) => Promise<E[]>;
 }
 
 export interface Tail {
@@ -40,8 +46,11 @@ export interface Tail {
  * or the poll timer fires. One read runs at a time and always continues from
  * the last delivered position, so nothing is delivered twice or skipped.
  */
-export function tail(options: TailOptions): Tail {
+export function tail<E extends { readonly position: number } = LedgerEvent>(options: TailOptions<E>): Tail {
   const { db, doorbell, onEvents, pollMs = 5000, batchSize = 1000, intervalMs = 0 } = options;
+  // Without `read`, E is its default: whole events.
+  const readAfter =
+    options.read ?? ((after: number, limit: number) => read(db, { after, limit, types: options.types }) as Promise<unknown> as Promise<E[]>);
   let position = options.from;
   let running: Promise<void> | undefined;
   let again = false;
@@ -67,7 +76,7 @@ export function tail(options: TailOptions): Tail {
       for (;;) {
         if (stopped) return;
         const started = (reads += 1);
-        const events = await read(db, { after: position, limit: batchSize, types: options.types });
+        const events = await readAfter(position, batchSize);
         if (events.length > 0) {
           await onEvents(events);
           position = events[events.length - 1]!.position;

@@ -1,5 +1,5 @@
 import type { EventData, EventType } from '../events/catalogue.js';
-import type { LedgerEvent } from '../ledger/types.js';
+import type { DeltaSource } from '../ledger/types.js';
 import type { Delta, Json, Patch } from './delta.js';
 import { THROUGHPUT_WINDOW_MINUTES, durationBucket, stepKey } from './model.js';
 
@@ -22,7 +22,7 @@ type Emit = (entity: Delta['entity'], id: string, patch: Patch, tags?: { jobId?:
  * job / pipeline (not merely because the event mentions it), so filtering
  * deltas by tag gives exactly the slices `snapshot` reads.
  */
-export function eventToDeltas(event: LedgerEvent): Delta[] {
+export function eventToDeltas(event: DeltaSource): Delta[] {
   const handler = Object.hasOwn(HANDLERS, event.type) ? (HANDLERS[event.type as EventType] as Handler<EventType>) : undefined;
   if (handler === undefined) return [];
   const deltas: Delta[] = [];

@@ -1,7 +1,7 @@
 import type { Doorbell } from '../ledger/doorbell.js';
-import { head, read } from '../ledger/read.js';
+import { head, readDeltaSources } from '../ledger/read.js';
 import { tail, type Tail } from '../ledger/tail.js';
-import type { LedgerEvent, Queryable } from '../ledger/types.js';
+import type { DeltaSource, Queryable } from '../ledger/types.js';
 import { observeDispatch, observeFeedBatch } from '../ops/metrics/stream-metrics.js';
 import type { Delta } from '../projections/delta.js';
 import { eventToDeltas } from '../projections/event-to-deltas.js';
@@ -41,7 +41,7 @@ export interface FeedOptions {
 }
 
 /** Maps ledger events to deltas, as a batch. Pure: replay and live go through the same function. */
-export function toBatch(events: readonly LedgerEvent[], after: number, upTo = events.at(-1)?.position ?? after): FeedBatch {
+export function toBatch(events: readonly DeltaSource[], after: number, upTo = events.at(-1)?.position ?? after): FeedBatch {
   const deltas = events.flatMap(eventToDeltas);
   let frame: string | undefined;
   return { after, upTo, deltas, frame: () => (frame ??= JSON.stringify({ type: 'deltas', upTo, deltas })) };
@@ -64,8 +64,9 @@ export async function startFeed(options: FeedOptions): Promise<Feed> {
     rungAt ??= performance.now();
   };
   options.doorbell.on('ring', onRing);
-  const follower: Tail = tail({
+  const follower: Tail = tail<DeltaSource>({
     db: options.db,
+    read: (after, limit) => readDeltaSources(options.db, after, after + limit),
     doorbell: options.doorbell,
     from: position,
     pollMs: options.pollMs,
@@ -119,5 +120,5 @@ export async function startFeed(options: FeedOptions): Promise<Feed> {
  * and ranges can be read in parallel.
  */
 export async function readRange(db: Queryable, after: number, until: number): Promise<FeedBatch> {
-  return toBatch(await read(db, { after, until, limit: until - after }), after, until);
+  return toBatch(await readDeltaSources(db, after, until), after, until);
 }
