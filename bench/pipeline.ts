@@ -3,7 +3,11 @@
 //    adding the next job (no ledger, no markers);
 //  - runledger: three-step no-op pipelines end to end (step.started in its own
 //    transaction; marker + events + next step's add_job in the step's).
-// Both start from the same number of queued first steps on a fresh database,
+//  - experiment: the floor's chains, each handler first committing a start
+//    marker (INSERT + NOTIFY into a bare table, concurrent starts committed
+//    together as runledger's are): what a commit before the handler costs
+//    graphile-worker, with no ledger, no ordering lock and no pipeline state.
+// All start from the same number of queued first steps on a fresh database,
 // with the same concurrency and poll interval, and are timed from starting the
 // worker to the last step.
 import { EventEmitter } from 'node:events';
@@ -12,9 +16,11 @@ import { Logger, run, type WorkerEvents } from 'graphile-worker';
 import { z } from 'zod';
 import { readConfig } from '../src/ops/config.js';
 import { createLogger } from '../src/ops/logger.js';
+import { batched } from '../src/ops/batched.js';
 import { createPool } from '../src/ops/pool.js';
 import { createJob, definePipeline, registerPipeline, startWorker } from '../src/pipelines/index.js';
 import type { BenchContext, BenchResult } from './lib/context.js';
+import { FLOOR_SQL } from './lib/floor.js';
 import { round } from './lib/stats.js';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 1000);
@@ -27,9 +33,17 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 
 const silentGraphile = new Logger(() => () => {});
 
-async function floor(url: string): Promise<number> {
+/** graphile-worker alone; with `startMarker`, each handler first commits a marker row, group-committed. */
+async function floor(url: string, startMarker = false): Promise<number> {
   const pool = createPool(url, CONCURRENCY + 4, 'bench-floor');
   pool.on('connect', (client) => client.on('error', () => {}));
+  await pool.query(FLOOR_SQL);
+  const mark = batched({
+    together: async (steps: number[]) => {
+      await pool.query(`insert into floor_events (type, data) select 'bench.started', jsonb_build_object('step', s) from unnest($1::int[]) s`, [steps]);
+      return steps.map(() => undefined);
+    },
+  });
   await pool.query(
     `select graphile_worker.add_jobs(array(
        select json_populate_record(null::graphile_worker.job_spec, json_build_object('identifier', 'chain', 'payload', json_build_object('step', 1)))
@@ -56,6 +70,7 @@ async function floor(url: string): Promise<number> {
     taskList: {
       chain: async (payload, helpers) => {
         const { step } = payload as { step: number };
+        if (startMarker) await mark(step);
         if (step < STEPS) await helpers.addJob('chain', { step: step + 1 });
       },
     },
@@ -109,20 +124,26 @@ async function runledger(url: string, context: BenchContext): Promise<number> {
 
 export default async function pipelineBench(context: BenchContext): Promise<BenchResult> {
   let floorRate = 0;
+  let markedRate = 0;
   let rate = 0;
   for (let round = 1; round <= ROUNDS; round += 1) {
     context.log(`round ${round}/${ROUNDS} floor: graphile-worker three-step chains, ${JOBS} chains, concurrency ${CONCURRENCY}`);
     const f = await floor(await context.freshDatabase('pipeline_floor'));
     context.log(`round ${round}/${ROUNDS} runledger: three-step no-op pipelines, ${JOBS} jobs, concurrency ${CONCURRENCY}`);
     const r = await runledger(await context.freshDatabase('pipeline_runledger'), context);
-    context.log(`  floor ${Math.round(f)} steps/s, runledger ${Math.round(r)} steps/s`);
+    context.log(`round ${round}/${ROUNDS} experiment: the floor's chains with a group-committed start marker before each handler`);
+    const m = await floor(await context.freshDatabase('pipeline_marked'), true);
+    context.log(`  floor ${Math.round(f)} steps/s, runledger ${Math.round(r)} steps/s, floor + start marker ${Math.round(m)} steps/s`);
     floorRate = Math.max(floorRate, f);
+    markedRate = Math.max(markedRate, m);
     rate = Math.max(rate, r);
   }
   const json = {
     floor_graphile_chain_steps_per_s: Math.round(floorRate),
     steps_per_s: Math.round(rate),
     steps_ratio: round(rate / floorRate, 3),
+    start_marker_steps_per_s: Math.round(markedRate),
+    start_marker_ratio: round(markedRate / floorRate, 3),
   };
   const setup = `${JOBS} x 3 steps, concurrency ${CONCURRENCY}, best of ${ROUNDS}`;
   return {
@@ -130,6 +151,7 @@ export default async function pipelineBench(context: BenchContext): Promise<Benc
       ['floor: graphile-worker 3-step chains', json.floor_graphile_chain_steps_per_s, 'steps/s', setup],
       ['runledger 3-step pipelines', json.steps_per_s, 'steps/s', 'target >= 1,000'],
       ['runledger / floor', json.steps_ratio, 'x', 'target >= 0.8'],
+      ['experiment: floor + a start marker committed before each handler', json.start_marker_steps_per_s, 'steps/s', `${json.start_marker_ratio}x floor; INSERT+NOTIFY, group-committed`],
     ],
     json,
   };
