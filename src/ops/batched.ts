@@ -1,4 +1,8 @@
+import { metrics } from './metrics/registry.js';
+
 export interface BatchedOptions<T, R> {
+  /** The `batch` label of the runledger_group_commit_* metrics; unnamed batchers are not observed. */
+  readonly name?: string;
   /** Writes the items in one transaction; resolves with one result per item, in their order. */
   readonly together: (items: T[]) => Promise<R[]>;
   /**
@@ -19,8 +23,8 @@ export interface BatchedOptions<T, R> {
  * idle caller waits for nothing, and under load one commit serves many: what
  * the ledger's ordering lock, one commit at a time, needs.
  */
-export function batched<T, R>({ together, alone, max = Infinity, order }: BatchedOptions<T, R>): (item: T) => Promise<R> {
-  let pending: { item: T; resolve: (result: R) => void; reject: (error: unknown) => void }[] = [];
+export function batched<T, R>({ name, together, alone, max = Infinity, order }: BatchedOptions<T, R>): (item: T) => Promise<R> {
+  let pending: { item: T; resolve: (result: R) => void; reject: (error: unknown) => void; at: number }[] = [];
   let inFlight = false;
   const flush = async () => {
     inFlight = true;
@@ -28,8 +32,11 @@ export function batched<T, R>({ together, alone, max = Infinity, order }: Batche
       const batch = pending.slice(0, max);
       pending = pending.slice(batch.length);
       if (order) batch.sort((a, b) => order(a.item, b.item));
+      const started = performance.now();
+      if (name !== undefined) observeStart(name, batch, started);
       try {
         const results = await together(batch.map((b) => b.item));
+        if (name !== undefined) metrics.groupCommitSeconds.observe({ batch: name }, (performance.now() - started) / 1000);
         results.forEach((result, i) => batch[i]!.resolve(result));
       } catch (error) {
         if (!alone || batch.length === 1) {
@@ -43,7 +50,12 @@ export function batched<T, R>({ together, alone, max = Infinity, order }: Batche
   };
   return (item) =>
     new Promise<R>((resolve, reject) => {
-      pending.push({ item, resolve, reject });
+      pending.push({ item, resolve, reject, at: performance.now() });
       if (!inFlight) void flush();
     });
+}
+
+function observeStart(name: string, batch: readonly { at: number }[], started: number): void {
+  metrics.groupCommitItems.observe({ batch: name }, batch.length);
+  for (const { at } of batch) metrics.groupCommitWaitSeconds.observe({ batch: name }, (started - at) / 1000);
 }

@@ -25,6 +25,7 @@ export function jobsTogether(pool: pg.Pool): (job: PreparedJob) => Promise<Creat
 /** A batcher of its own (tests); createJob shares one per pool. */
 export function jobBatcher(pool: pg.Pool): (job: PreparedJob) => Promise<CreatedJob> {
   return batched({
+    name: 'job_create',
     together: (jobs: PreparedJob[]) => commit(pool, jobs),
     alone: async (job: PreparedJob) => (await commit(pool, [job]))[0]!,
     max: MAX_JOBS,

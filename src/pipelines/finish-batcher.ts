@@ -34,6 +34,7 @@ export interface FinishItem {
  */
 export function finishBatcher(): (item: FinishItem) => Promise<FinishResult> {
   return batched({
+    name: 'step_finish',
     together: commitTogether,
     alone: async (item: FinishItem) => (await commitTogether([item]))[0]!,
     order: (a, b) => (a.values[0] < b.values[0] ? -1 : a.values[0] > b.values[0] ? 1 : 0),

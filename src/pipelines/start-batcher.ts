@@ -20,6 +20,7 @@ export interface StartResult {
  */
 export function startBatcher(pool: pg.Pool, workerId: string): (item: string) => Promise<StartResult> {
   return batched({
+    name: 'step_start',
     together: async (items: string[]) => {
       const { rows } = await pool.query<{ r: StartResult[] }>({
         name: 'rl_admit_steps',

@@ -5,6 +5,7 @@ import { jobEvent } from '../../src/events/new-event.js';
 import { eventsPayload } from '../../src/pipelines/append-with-jobs.js';
 import { finishBatcher, type FinishItem, type FinishResult } from '../../src/pipelines/finish-batcher.js';
 import { createJob, definePipeline, registerPipeline, type RunningWorker } from '../../src/pipelines/index.js';
+import { metrics } from '../../src/ops/metrics/registry.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { countEvents, jobEvents, sequence, startTestWorker, untilState } from './helpers.js';
 
@@ -74,6 +75,15 @@ describe('step finishes committed together', () => {
     );
     assert.ok(rows[0]!.largest >= 3, `expected at least 3 step.completed in one block, got ${JSON.stringify(rows[0])}`);
     assert.ok(rows[0]!.blocks <= 2);
+    // The worker runs in this process: its group-commit metrics saw the same.
+    const observed = async (histogram: typeof metrics.groupCommitItems, suffix: '_sum' | '_count') => {
+      const { name, values } = await histogram.get();
+      return values.find((v) => v.metricName === `${name}${suffix}` && v.labels.batch === 'step_finish')?.value;
+    };
+    assert.equal(await observed(metrics.groupCommitItems, '_sum'), 4, 'four steps went through the finish batcher');
+    assert.equal(await observed(metrics.groupCommitItems, '_count'), rows[0]!.blocks, 'one group commit per block');
+    assert.equal(await observed(metrics.groupCommitSeconds, '_count'), rows[0]!.blocks);
+    assert.equal(await observed(metrics.groupCommitWaitSeconds, '_count'), 4);
   });
 
   it('keeps a step that wrote through ctx.db in its own transaction, with its write', async () => {

@@ -4,6 +4,8 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 // The stream's own steps take well under a millisecond on an idle server.
 const FEED_BUCKETS = [0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.003, 0.005, 0.01, 0.025, 0.1, 1];
+// A group commit's items: 1 when idle, up to a few hundred under load.
+const ITEM_BUCKETS = [1, 2, 3, 4, 6, 8, 16, 32, 64, 128, 256];
 const STEP_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 60, 120, 300, 600];
 
 /**
@@ -110,6 +112,27 @@ export function createMetrics() {
       name: 'runledger_events_appended_total',
       help: 'Ledger events by type, counted once cluster-wide by the process whose projector applies them',
       labelNames: ['type'] as const,
+      registers: r,
+    }),
+    groupCommitSeconds: new Histogram({
+      name: 'runledger_group_commit_seconds',
+      help: 'One group commit (step starts, step finishes, job creations committed together): its transaction, ordering-lock wait included, by batch',
+      labelNames: ['batch'] as const,
+      buckets: LATENCY_BUCKETS,
+      registers: r,
+    }),
+    groupCommitWaitSeconds: new Histogram({
+      name: 'runledger_group_commit_wait_seconds',
+      help: 'How long an item waited for the group commit that took it to start (the one in flight to end), by batch',
+      labelNames: ['batch'] as const,
+      buckets: LATENCY_BUCKETS,
+      registers: r,
+    }),
+    groupCommitItems: new Histogram({
+      name: 'runledger_group_commit_items',
+      help: 'Items per group commit, by batch',
+      labelNames: ['batch'] as const,
+      buckets: ITEM_BUCKETS,
       registers: r,
     }),
     stepSeconds: new Histogram({
