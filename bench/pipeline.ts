@@ -14,10 +14,10 @@ import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Logger, run, type WorkerEvents } from 'graphile-worker';
 import { z } from 'zod';
+import { batched } from '../src/ops/batched.js';
 import { readConfig } from '../src/ops/config.js';
 import { createLogger } from '../src/ops/logger.js';
 import { metrics } from '../src/ops/metrics/registry.js';
-import { batched } from '../src/ops/batched.js';
 import { createPool } from '../src/ops/pool.js';
 import { createJob, definePipeline, registerPipeline, startWorker } from '../src/pipelines/index.js';
 import type { BenchContext, BenchResult } from './lib/context.js';
@@ -38,7 +38,7 @@ const silentGraphile = new Logger(() => () => {});
 async function floor(url: string, startMarker = false): Promise<number> {
   const pool = createPool(url, CONCURRENCY + 4, 'bench-floor');
   pool.on('connect', (client) => client.on('error', () => {}));
-  await pool.query(FLOOR_SQL);
+  if (startMarker) await pool.query(FLOOR_SQL);
   const mark = batched({
     together: async (steps: number[]) => {
       await pool.query(`insert into floor_events (type, data) select 'bench.started', jsonb_build_object('step', s) from unnest($1::int[]) s`, [steps]);
