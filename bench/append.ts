@@ -7,11 +7,12 @@
 //    rows into a copy of ledger.bodies (the table's shape, none of its work);
 //  - where the rest goes (../shared/experiments/seal-at-commit.mjs, ported):
 //    INSERT+NOTIFY with the append's payload; a minimal seal at commit
-//    (single-stream, bodies + one block row); the same per-event work with no
-//    ordering lock at all; ledger.append_at_commit as one statement; and the
-//    lock alone: the floor's row with its NOTIFY from a deferred trigger,
-//    without and with the ordering lock taken there, and with the least
-//    position record written under it.
+//    (single-stream, bodies + one block row); the same per-event work with only
+//    the least position record at commit, and with no ordering lock at all;
+//    ledger.append_at_commit as one statement; and the lock alone: the
+//    floor's row with its NOTIFY from a deferred trigger, without and with the
+//    ordering lock taken there, and with the least position record written
+//    under it.
 import pg from 'pg';
 import { append, literal } from '../src/ledger/append.js';
 import { createAppender } from '../src/ledger/appender.js';
@@ -103,6 +104,8 @@ export default async function appendBench(context: BenchContext): Promise<BenchR
   const recordedTps = await floorRowsInto('seal.floor_recorded');
   context.log(`experiment: minimal seal at commit, ${WRITERS} writers, ${SECONDS}s`);
   const minimalSealTps = await closedLoop(clients, (client, i) => client.query('select seal.append($1::jsonb)', [payload(i)]));
+  context.log(`experiment: the same per-event work, then only the least position record at commit, ${WRITERS} writers, ${SECONDS}s`);
+  const workRecordedTps = await closedLoop(clients, (client, i) => client.query('select seal.append_recorded($1::jsonb)', [payload(i)]));
   context.log(`experiment: the same per-event work, no ordering lock, ${WRITERS} writers, ${SECONDS}s`);
   const noLockTps = await closedLoop(clients, (client, i) => client.query('select seal.append_unordered($1::jsonb)', [payload(i)]));
   context.log(`experiment: ledger.append_at_commit as one statement, ${WRITERS} writers, ${SECONDS}s`);
@@ -181,6 +184,8 @@ export default async function appendBench(context: BenchContext): Promise<BenchR
     position_record_ratio: round(recordedTps / floorTps, 3),
     minimal_seal_tps: Math.round(minimalSealTps),
     minimal_seal_ratio: round(minimalSealTps / floorTps, 3),
+    work_then_position_record_tps: Math.round(workRecordedTps),
+    work_then_position_record_ratio: round(workRecordedTps / floorTps, 3),
     same_work_no_order_lock_tps: Math.round(noLockTps),
     same_work_no_order_lock_ratio: round(noLockTps / floorTps, 3),
     append_at_commit_tps: Math.round(atCommitTps),
@@ -207,6 +212,7 @@ export default async function appendBench(context: BenchContext): Promise<BenchR
       ['experiment: the same + ordering lock, nothing else', json.lock_only_tps, 'tx/s', `${json.lock_only_ratio}x floor`],
       ['experiment: the same + a position row under it', json.position_record_tps, 'tx/s', `${json.position_record_ratio}x floor; head read + one primary-key insert`],
       ['experiment: minimal seal at commit', json.minimal_seal_tps, 'tx/s', `${json.minimal_seal_ratio}x floor`],
+      ['experiment: same work, then only a position row under the lock', json.work_then_position_record_tps, 'tx/s', `${json.work_then_position_record_ratio}x floor`],
       ['experiment: same work, no ordering lock', json.same_work_no_order_lock_tps, 'tx/s', `${json.same_work_no_order_lock_ratio}x floor`],
       ['ledger.append_at_commit, one statement', json.append_at_commit_tps, 'tx/s', `${json.append_at_commit_ratio}x floor`],
       ['ledger.append (SQL interface), one statement', json.sql_append_tps, 'tx/s', `${json.sql_append_ratio}x floor; sealed at once`],

@@ -13,6 +13,30 @@
 // commit costs, with no work done under it. `seal.floor_recorded` adds the
 // least any ordering must write under the lock: read the head and insert one
 // narrow row with a primary key (no hash, no second index).
+// `append_recorded` does the per-event work of `append` and then, at commit,
+// only that least position record: with `append` and `append_unordered` it
+// tells the seal's own work under the lock apart from the CPU the writers'
+// per-event work takes from whoever holds it.
+/**
+ * The experiment's per-event work before any ordering (a per-stream lock, a
+ * version read, a digest, a row with two unique indexes), as function `name`
+ * writing into `table`: each of the three differs only in what the table's
+ * deferred trigger does at commit.
+ */
+const perEventWork = (name: string, table: string) => `
+create function ${name}(p_events jsonb) returns bigint language plpgsql as $$
+declare v_block bigint := nextval('seal.block_seq'); v_st text; v_si text; v_ver bigint;
+begin
+  v_st := p_events->0->>'stream_type'; v_si := p_events->0->>'stream_id';
+  perform pg_advisory_xact_lock(7316298, hashtext(v_st || '/' || v_si));
+  select coalesce(max(stream_version), 0) into v_ver from ${table} where stream_type = v_st and stream_id = v_si;
+  insert into ${table} (block_id, ordinal, stream_type, stream_id, stream_version, type, data, metadata, digest)
+  select v_block, n, e->>'stream_type', e->>'stream_id', v_ver + n, e->>'type', e->'data', coalesce(e->'metadata', '{}'),
+         sha256(convert_to(jsonb_build_array(e->>'stream_type', e->>'stream_id', e->>'type', coalesce(e->'metadata','{}'), e->'data')::text, 'UTF8'))
+    from jsonb_array_elements(p_events) with ordinality t(e, n);
+  return v_block;
+end $$;`;
+
 export const MINIMAL_SEAL_SQL = `
 create schema seal;
 create sequence seal.block_seq;
@@ -49,11 +73,13 @@ begin perform pg_advisory_xact_lock(7316297); perform pg_notify('floor', new.id:
 create table seal.floor_recorded (like seal.floor_deferred including all);
 create table seal.positions (last_position bigint primary key, sealed_at timestamptz not null);
 create function seal.record_then_notify() returns trigger language plpgsql as $$
+declare v_last bigint;
 begin
   perform pg_advisory_xact_lock(7316296);
   insert into seal.positions
-    select coalesce((select last_position from seal.positions order by last_position desc limit 1), 0) + 1, clock_timestamp();
-  perform pg_notify('floor', new.id::text);
+    select coalesce((select last_position from seal.positions order by last_position desc limit 1), 0) + 1, clock_timestamp()
+  returning last_position into v_last;
+  perform pg_notify('floor', v_last::text);
   return null;
 end $$;
 create constraint trigger record_at_commit after insert on seal.floor_recorded deferrable initially deferred
@@ -62,28 +88,10 @@ create constraint trigger notify_at_commit after insert on seal.floor_deferred d
   for each row execute function seal.notify_only();
 create constraint trigger lock_at_commit after insert on seal.floor_locked deferrable initially deferred
   for each row execute function seal.lock_then_notify();
-create function seal.append(p_events jsonb) returns bigint language plpgsql as $$
-declare v_block bigint := nextval('seal.block_seq'); v_st text; v_si text; v_ver bigint;
-begin
-  v_st := p_events->0->>'stream_type'; v_si := p_events->0->>'stream_id';
-  perform pg_advisory_xact_lock(7316298, hashtext(v_st || '/' || v_si));
-  select coalesce(max(stream_version), 0) into v_ver from seal.bodies where stream_type = v_st and stream_id = v_si;
-  insert into seal.bodies (block_id, ordinal, stream_type, stream_id, stream_version, type, data, metadata, digest)
-  select v_block, n, e->>'stream_type', e->>'stream_id', v_ver + n, e->>'type', e->'data', coalesce(e->'metadata', '{}'),
-         sha256(convert_to(jsonb_build_array(e->>'stream_type', e->>'stream_id', e->>'type', coalesce(e->'metadata','{}'), e->'data')::text, 'UTF8'))
-    from jsonb_array_elements(p_events) with ordinality t(e, n);
-  return v_block;
-end $$;
-create function seal.append_unordered(p_events jsonb) returns bigint language plpgsql as $$
-declare v_block bigint := nextval('seal.block_seq'); v_st text; v_si text; v_ver bigint;
-begin
-  v_st := p_events->0->>'stream_type'; v_si := p_events->0->>'stream_id';
-  perform pg_advisory_xact_lock(7316298, hashtext(v_st || '/' || v_si));
-  select coalesce(max(stream_version), 0) into v_ver from seal.bodies2 where stream_type = v_st and stream_id = v_si;
-  insert into seal.bodies2 (block_id, ordinal, stream_type, stream_id, stream_version, type, data, metadata, digest)
-  select v_block, n, e->>'stream_type', e->>'stream_id', v_ver + n, e->>'type', e->'data', coalesce(e->'metadata', '{}'),
-         sha256(convert_to(jsonb_build_array(e->>'stream_type', e->>'stream_id', e->>'type', coalesce(e->'metadata','{}'), e->'data')::text, 'UTF8'))
-    from jsonb_array_elements(p_events) with ordinality t(e, n);
-  return v_block;
-end $$;
+create table seal.bodies3 (like seal.bodies including all);
+create constraint trigger record_block_at_commit after insert on seal.bodies3 deferrable initially deferred
+  for each row when (new.ordinal = 1) execute function seal.record_then_notify();
+${perEventWork('seal.append', 'seal.bodies')}
+${perEventWork('seal.append_unordered', 'seal.bodies2')}
+${perEventWork('seal.append_recorded', 'seal.bodies3')}
 `;
