@@ -1,6 +1,8 @@
 import pg from 'pg';
 import { AppError } from '../ops/errors.js';
+import { createGate, type Gate } from '../ops/gate.js';
 import { appendTimer } from '../ops/metrics/append-timer.js';
+import { appendsAtOnce } from '../ops/pool.js';
 import type { AppendResult, NewEvent, Queryable } from './types.js';
 import { DEFAULT_MAX_EVENT_BYTES, validateEvents } from './validate.js';
 
@@ -22,6 +24,15 @@ const APPEND_AT_COMMIT = 'select ledger.append_at_commit($1::jsonb, $2::bigint) 
 // parameter at 2 MB).
 export const INLINE_LIMIT = 64 * 1024;
 
+// One gate per pool: at most `appendsAtOnce(pool)` append transactions open
+// at once (src/ops/pool.ts says why).
+const gates = new WeakMap<pg.Pool, Gate>();
+const gateOf = (pool: pg.Pool): Gate => {
+  let gate = gates.get(pool);
+  if (!gate) gates.set(pool, (gate = createGate(appendsAtOnce(pool))));
+  return gate;
+};
+
 /**
  * Appends events to the ledger, in the order given, as one block.
  *
@@ -41,28 +52,7 @@ export async function append(
   const payload = validateEvents(events, options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES);
   if (events.length === 0) return [];
   const done = appendTimer('append');
-  if (db instanceof pg.Pool) {
-    const client = await db.connect();
-    let broken: Error | undefined;
-    try {
-      if (payload.length <= INLINE_LIMIT) {
-        const sql = `begin; ${appendAtCommitSql(payload, options)}; commit; ${SEALED_FIRST}`;
-        const results = (await client.query(sql)) as unknown as pg.QueryResult[];
-        return toResults(results[3]!.rows[0].first_position, results[1]!.rows[0].v);
-      }
-      // A large payload travels as a bind parameter; the statement commits
-      // (and seals) on its own, then the positions are read.
-      const { rows } = await client.query(APPEND_AT_COMMIT, [payload, options.expectedVersion ?? null]);
-      const sealed = await client.query(SEALED_FIRST);
-      return toResults(sealed.rows[0].first_position, rows[0].v);
-    } catch (error) {
-      await client.query('rollback').catch((rollbackError: Error) => (broken = rollbackError));
-      throw translateAppendError(error);
-    } finally {
-      client.release(broken);
-      done();
-    }
-  }
+  if (db instanceof pg.Pool) return gateOf(db).run(() => appendInOwnTransaction(db, payload, options)).finally(done);
   try {
     const { rows } = await db.query<AppendRow>(
       'select first_position, stream_versions from ledger.append($1::jsonb, $2::bigint)',
@@ -73,6 +63,29 @@ export async function append(
     throw translateAppendError(error);
   } finally {
     done();
+  }
+}
+
+/** `append(pool, …)`: a transaction of its own, sealed at its COMMIT, positions read back. */
+async function appendInOwnTransaction(pool: pg.Pool, payload: string, options: AppendOptions): Promise<AppendResult[]> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    if (payload.length <= INLINE_LIMIT) {
+      const sql = `begin; ${appendAtCommitSql(payload, options)}; commit; ${SEALED_FIRST}`;
+      const results = (await client.query(sql)) as unknown as pg.QueryResult[];
+      return toResults(results[3]!.rows[0].first_position, results[1]!.rows[0].v);
+    }
+    // A large payload travels as a bind parameter; the statement commits
+    // (and seals) on its own, then the positions are read.
+    const { rows } = await client.query(APPEND_AT_COMMIT, [payload, options.expectedVersion ?? null]);
+    const sealed = await client.query(SEALED_FIRST);
+    return toResults(sealed.rows[0].first_position, rows[0].v);
+  } catch (error) {
+    await client.query('rollback').catch((rollbackError: Error) => (broken = rollbackError));
+    throw translateAppendError(error);
+  } finally {
+    client.release(broken);
   }
 }
 

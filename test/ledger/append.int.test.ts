@@ -5,6 +5,7 @@ import { read } from '../../src/ledger/read.js';
 import { verify } from '../../src/ledger/verify.js';
 import type { NewEvent } from '../../src/ledger/types.js';
 import { AppError } from '../../src/ops/errors.js';
+import { createPool } from '../../src/ops/pool.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 
 const count = async (db: TestDatabase) =>
@@ -260,5 +261,35 @@ describe('append and read', () => {
       client.release();
     }
     assert.equal((await verify(db.pool)).ok, true);
+  });
+
+  it('keeps at most the pool\'s appendsAtOnce transactions open; the rest wait in the process, then commit', async () => {
+    const pool = createPool(db.url, 8, 'runledger-test-gate', { appendsAtOnce: 2 });
+    const holder = await db.pool.connect();
+    try {
+      // Hold the ordering lock so every append that reaches PostgreSQL waits at its COMMIT.
+      await holder.query('begin; select pg_advisory_xact_lock(7316200)');
+      const appends = Array.from({ length: 6 }, (_, i) =>
+        append(pool, [{ streamType: 'job', streamId: `gate-${i}`, type: 'job.noted', data: { i } }]),
+      );
+      const waiting = async () =>
+        Number(
+          (
+            await db.pool.query(
+              `select count(*) as n from pg_stat_activity where application_name = 'runledger-test-gate' and wait_event = 'advisory'`,
+            )
+          ).rows[0].n,
+        );
+      while ((await waiting()) < 2) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(pool.totalCount, 2, 'two connections: the other four appends wait in the process');
+      await holder.query('commit');
+      const positions = (await Promise.all(appends)).map(([result]) => result!.position);
+      assert.equal(new Set(positions).size, 6);
+      assert.equal(pool.totalCount, 2);
+    } finally {
+      await holder.query('rollback').catch(() => {});
+      holder.release();
+      await pool.end();
+    }
   });
 });
