@@ -50,10 +50,14 @@ describe('slow consumers (invariant 8)', () => {
       assert.equal(reader.closed, undefined);
     }
     await eventually(() => server.logs.some((line) => line.msg === 'closed slow consumer'), 30_000, 'the server to drop the slow consumer');
-    const rssAfter = server.rss();
     // Without the limit the server would hold most of the 80 MB the client
-    // never read; half of it leaves room for the projector's and GC's noise.
-    assert.ok(rssAfter - rssBefore < 40 * 1024 * 1024, `server RSS grew by ${Math.round((rssAfter - rssBefore) / 1e6)} MB`);
+    // never read; half of it leaves room for the projector's noise. What the
+    // server no longer holds it may keep until its next GC (later on a
+    // loaded machine: 60 MB once in a full CI run), so the growth must come
+    // under the bound, not be under it at one instant.
+    let grown = server.rss() - rssBefore;
+    await eventually(() => (grown = server.rss() - rssBefore) < 40 * 1024 * 1024, 20_000, 'the server\'s RSS to come back within 40 MB of before')
+      .catch(() => assert.fail(`server RSS grew by ${Math.round(grown / 1e6)} MB`));
 
     // Reading again, the client gets what was queued before the close, then the close with its resume offset.
     (slow.ws as unknown as { _socket: Socket })._socket.resume();
