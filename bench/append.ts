@@ -22,6 +22,7 @@ import { createPool } from '../src/ops/pool.js';
 import type { NewEvent } from '../src/ledger/types.js';
 import type { BenchContext, BenchResult } from './lib/context.js';
 import { notifyRoundTrip } from './lib/floor.js';
+import { closedLoop as loopFor, connect } from './lib/closed-loop.js';
 import { MINIMAL_SEAL_SQL } from './lib/minimal-seal.js';
 import { round } from './lib/stats.js';
 
@@ -30,30 +31,9 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const BATCH = 1000;
 const BATCH_WRITERS = 2;
 
+const closedLoop = (clients: pg.Client[], op: (client: pg.Client, i: number) => Promise<unknown>) => loopFor(clients, op, SECONDS);
+
 const sampleData = (i: number) => ({ jobId: `job-${i % 997}`, pipeline: 'video_clip', step: 'transcribe', attempt: 1, percent: i % 100 });
-
-async function connect(url: string): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: url, application_name: 'runledger-bench' });
-  await client.connect();
-  return client;
-}
-
-/** Runs `op` in a loop on each of `clients` for SECONDS; returns operations per second. */
-async function closedLoop(clients: pg.Client[], op: (client: pg.Client, i: number) => Promise<unknown>): Promise<number> {
-  let done = 0;
-  const until = Date.now() + SECONDS * 1000;
-  const started = process.hrtime.bigint();
-  await Promise.all(
-    clients.map(async (client, w) => {
-      for (let i = w; Date.now() < until; i += clients.length) {
-        await op(client, i);
-        done += 1;
-      }
-    }),
-  );
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return done / seconds;
-}
 
 export default async function appendBench(context: BenchContext): Promise<BenchResult> {
   const url = await context.freshDatabase('append');

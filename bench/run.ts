@@ -6,6 +6,7 @@ type Bench = (context: BenchContext) => Promise<BenchResult>;
 
 const benches: Record<string, () => Promise<Bench>> = {
   append: async () => (await import('./append.js')).default,
+  'append-parts': async () => (await import('./append-parts.js')).default,
   rebuild: async () => (await import('./rebuild.js')).default,
   dispatch: async () => (await import('./dispatch.js')).default,
   pipeline: async () => (await import('./pipeline.js')).default,

@@ -13,9 +13,9 @@ export interface PoolOptions {
    * append at a time (its ordering lock, PostgreSQL's NOTIFY lock), so more
    * transactions in flight only queue in PostgreSQL, where they took CPU
    * from the one committing: on the 2-core bench machine 8 callers ran
-   * 1.3–1.6x faster 2 at a time than 8 at a time (docs/ledger.md, "The fifth
-   * pass"). Raise it where round trips to a remote PostgreSQL are long
-   * against its commit. (Default: 2)
+   * 1.2–1.6x faster 2 at a time than 8 at a time (docs/ledger-passes.md,
+   * "The fifth pass"). Raise it where round trips to a remote PostgreSQL
+   * are long against its commit. (Default: 2)
    */
   readonly appendsAtOnce?: number;
 }
