@@ -20,9 +20,9 @@ import { append, literal } from '../src/ledger/append.js';
 import { createAppender } from '../src/ledger/appender.js';
 import { createPool } from '../src/ops/pool.js';
 import type { NewEvent } from '../src/ledger/types.js';
+import { closedLoop as loopFor, connect } from './lib/closed-loop.js';
 import type { BenchContext, BenchResult } from './lib/context.js';
 import { notifyRoundTrip } from './lib/floor.js';
-import { closedLoop as loopFor, connect } from './lib/closed-loop.js';
 import { MINIMAL_SEAL_SQL } from './lib/minimal-seal.js';
 import { round } from './lib/stats.js';
 
