@@ -90,13 +90,18 @@ export async function read(db: Queryable, options: ReadOptions = {}): Promise<Le
  * reads one or two events per notification.
  */
 export async function readDeltaSources(db: Queryable, after: number, until: number): Promise<DeltaSource[]> {
-  const { rows } = await db.query<Pick<EventRow, 'position' | 'type' | 'data' | 'recorded_at'>>({
+  // Rows as arrays: pg then builds no object per row only to copy it into a
+  // DeltaSource (reading 1M events through eventToDeltas in a scratch script:
+  // 2.63-3.14 against 2.88-3.29 us of Node's CPU per event; a whole replay
+  // could not tell the two apart).
+  const { rows } = await db.query<[number, string, DeltaSource['data'], string]>({
     name: 'rl_read_delta_sources',
     text: READ_DELTA_SOURCES,
     values: [after, until],
     types: EVENT_ROW_TYPES,
+    rowMode: 'array',
   });
-  return rows.map((row) => ({ position: row.position, type: row.type, data: row.data, recordedAt: row.recorded_at }));
+  return rows.map(([position, type, data, recordedAt]) => ({ position, type, data, recordedAt }));
 }
 
 /** The position of the newest committed event (0 for an empty ledger). */
