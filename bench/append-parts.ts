@@ -86,10 +86,12 @@ export default async function appendPartsBench(context: BenchContext): Promise<B
       }
       await pool.end();
       json[`w${writers}_floor_tps`] = Math.round(quantile(floors, 0.5));
-      rows.push([`${writers} at once: floor INSERT+NOTIFY`, Math.round(quantile(floors, 0.5)), 'tx/s', `median of ${ROUNDS} rounds; ${Math.round(Math.min(...floors))}–${Math.round(Math.max(...floors))}`]);
+      const range = `${Math.round(Math.min(...floors))}–${Math.round(Math.max(...floors))}`;
+      rows.push([`${writers} at once: floor INSERT+NOTIFY`, Math.round(quantile(floors, 0.5)), 'tx/s', `median of ${ROUNDS} rounds; ${range}`]);
       for (const [name, values] of ratios) {
         json[`w${writers}_${name}_ratio`] = round(quantile(values, 0.5), 3);
-        rows.push([`${writers} at once: ${name}`, round(quantile(values, 0.5), 3), 'x floor', `quartiles ${round(quantile(values, 0.25), 3)}–${round(quantile(values, 0.75), 3)}`]);
+        const quartiles = `quartiles ${round(quantile(values, 0.25), 3)}–${round(quantile(values, 0.75), 3)}`;
+        rows.push([`${writers} at once: ${name}`, round(quantile(values, 0.5), 3), 'x floor', quartiles]);
       }
     }
   } finally {

@@ -26,7 +26,12 @@ const appendLimits = new WeakMap<pg.Pool, number>();
 /** The `appendsAtOnce` the pool was created with (the default for a pool not made by `createPool`). */
 export const appendsAtOnce = (pool: pg.Pool): number => appendLimits.get(pool) ?? DEFAULT_APPENDS_AT_ONCE;
 
-export function createPool(url: string, max: number, applicationName = 'runledger', { asyncCommit = false, appendsAtOnce: appendLimit = DEFAULT_APPENDS_AT_ONCE }: PoolOptions = {}): pg.Pool {
+export function createPool(
+  url: string,
+  max: number,
+  applicationName = 'runledger',
+  { asyncCommit = false, appendsAtOnce: appendLimit = DEFAULT_APPENDS_AT_ONCE }: PoolOptions = {},
+): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
     max,
