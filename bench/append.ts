@@ -104,7 +104,7 @@ export default async function appendBench(context: BenchContext): Promise<BenchR
 
   context.log(`runledger: single-event appends through the group-commit appender, ${WRITERS} callers, ${SECONDS}s`);
   const pool = createPool(url, 4, 'runledger-bench');
-  const appender = createAppender(pool, { maxInFlight: 4 });
+  const appender = createAppender(pool);
   const coalescedTps = await closedLoop(clients, (_client, i) =>
     appender.append([{ streamType: 'job', streamId: `job-${i % 997}`, type: 'step.progress', data: sampleData(i) }]),
   );

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { appendsAtOnce } from '../ops/pool.js';
 import { append, type AppendOptions } from './append.js';
 import type { AppendResult, NewEvent } from './types.js';
 import { DEFAULT_MAX_EVENT_BYTES, validateEvents } from './validate.js';
@@ -24,16 +25,20 @@ interface Pending {
  * transaction pays a commit (a WAL flush, under the ledger's ordering lock
  * and PostgreSQL's NOTIFY lock, so one at a time); sharing one transaction
  * among the callers waiting at the same moment costs each of them nothing
- * and multiplies throughput. Up to `maxInFlight` transactions run at once, so
- * a batch forms while the previous ones commit, and a lone caller is sent at
- * once (no timer). Each caller's events stay contiguous and in order. A
+ * and multiplies throughput. As many transactions run at once as the pool's
+ * `appendsAtOnce` lets `append` open (src/ops/pool.ts), so a batch keeps
+ * forming here while those commit, and a lone caller is sent at once (no
+ * timer). Each caller's events stay contiguous and in order. A
  * caller's bad event is refused before it joins a batch, so it fails alone;
  * an append with `expectedVersion` runs on its own.
  */
 export function createAppender(
   pool: pg.Pool,
-  { maxEventBytes = DEFAULT_MAX_EVENT_BYTES, maxBatchEvents = 1000, maxInFlight = 4 } = {},
+  { maxEventBytes = DEFAULT_MAX_EVENT_BYTES, maxBatchEvents = 1000 } = {},
 ): Appender {
+  // More batches in flight than the pool lets append open would only wait,
+  // already closed, at append's gate instead of taking more callers.
+  const maxInFlight = appendsAtOnce(pool);
   const queue: Pending[] = [];
   let inFlight = 0;
 

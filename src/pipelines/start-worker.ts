@@ -94,7 +94,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     finish: finishBatcher(),
     // Progress and log lines of all running steps, group-committed (two
     // transactions at most, so steps keep their connections).
-    appender: createAppender(pool, { maxEventBytes: config.maxEventBytes, maxInFlight: 2 }),
+    appender: createAppender(pool, { maxEventBytes: config.maxEventBytes }),
     onPaused: () => control(),
     maxEventBytes: config.maxEventBytes,
   };
