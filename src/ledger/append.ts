@@ -1,8 +1,7 @@
 import pg from 'pg';
 import { AppError } from '../ops/errors.js';
-import { createGate, type Gate } from '../ops/gate.js';
 import { appendTimer } from '../ops/metrics/append-timer.js';
-import { appendsAtOnce } from '../ops/pool.js';
+import { appendGate } from '../ops/pool.js';
 import type { AppendResult, NewEvent, Queryable } from './types.js';
 import { DEFAULT_MAX_EVENT_BYTES, validateEvents } from './validate.js';
 
@@ -24,15 +23,6 @@ const APPEND_AT_COMMIT = 'select ledger.append_at_commit($1::jsonb, $2::bigint) 
 // parameter at 2 MB).
 export const INLINE_LIMIT = 64 * 1024;
 
-// One gate per pool: at most `appendsAtOnce(pool)` append transactions open
-// at once (src/ops/pool.ts says why).
-const gates = new WeakMap<pg.Pool, Gate>();
-const gateOf = (pool: pg.Pool): Gate => {
-  let gate = gates.get(pool);
-  if (!gate) gates.set(pool, (gate = createGate(appendsAtOnce(pool))));
-  return gate;
-};
-
 /**
  * Appends events to the ledger, in the order given, as one block.
  *
@@ -52,7 +42,8 @@ export async function append(
   const payload = validateEvents(events, options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES);
   if (events.length === 0) return [];
   const done = appendTimer('append');
-  if (db instanceof pg.Pool) return gateOf(db).run(() => appendInOwnTransaction(db, payload, options)).finally(done);
+  // At most the pool's appendsAtOnce of these transactions open at once (src/ops/pool.ts says why).
+  if (db instanceof pg.Pool) return appendGate(db).run(() => appendInOwnTransaction(db, payload, options)).finally(done);
   try {
     const { rows } = await db.query<AppendRow>(
       'select first_position, stream_versions from ledger.append($1::jsonb, $2::bigint)',

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { appendsAtOnce } from '../ops/pool.js';
+import { appendGate } from '../ops/pool.js';
 import { append, type AppendOptions } from './append.js';
 import type { AppendResult, NewEvent } from './types.js';
 import { DEFAULT_MAX_EVENT_BYTES, validateEvents } from './validate.js';
@@ -38,7 +38,7 @@ export function createAppender(
 ): Appender {
   // More batches in flight than the pool lets append open would only wait,
   // already closed, at append's gate instead of taking more callers.
-  const maxInFlight = appendsAtOnce(pool);
+  const maxInFlight = appendGate(pool).limit;
   const queue: Pending[] = [];
   let inFlight = 0;
 

@@ -1,4 +1,6 @@
 export interface Gate {
+  /** Tasks allowed to run at once. */
+  readonly limit: number;
   /** Runs `task` once fewer than the gate's limit of tasks are running; callers are let in in arrival order. */
   run<T>(task: () => Promise<T>): Promise<T>;
 }
@@ -9,6 +11,7 @@ export function createGate(limit: number): Gate {
   let running = 0;
   const waiting: (() => void)[] = [];
   return {
+    limit,
     async run(task) {
       // A finishing task hands its place straight to the next in line, so
       // `running` never drops while anyone waits and nobody can slip past.

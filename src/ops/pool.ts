@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { createGate, type Gate } from './gate.js';
 
 export interface PoolOptions {
   /**
@@ -21,10 +22,14 @@ export interface PoolOptions {
 }
 
 const DEFAULT_APPENDS_AT_ONCE = 2;
-const appendLimits = new WeakMap<pg.Pool, number>();
+const appendGates = new WeakMap<pg.Pool, Gate>();
 
-/** The `appendsAtOnce` the pool was created with (the default for a pool not made by `createPool`). */
-export const appendsAtOnce = (pool: pg.Pool): number => appendLimits.get(pool) ?? DEFAULT_APPENDS_AT_ONCE;
+/** The gate of `appendsAtOnce` the pool was created with (made with the default for a pool not made by `createPool`). */
+export function appendGate(pool: pg.Pool): Gate {
+  let gate = appendGates.get(pool);
+  if (!gate) appendGates.set(pool, (gate = createGate(DEFAULT_APPENDS_AT_ONCE)));
+  return gate;
+}
 
 export function createPool(
   url: string,
@@ -41,6 +46,6 @@ export function createPool(
   // An idle client whose connection dies (server restart, pg_terminate_backend)
   // emits 'error' on the pool; without a listener that would crash the process.
   pool.on('error', () => {});
-  appendLimits.set(pool, appendLimit);
+  appendGates.set(pool, createGate(appendLimit));
   return pool;
 }

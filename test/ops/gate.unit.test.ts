@@ -15,6 +15,7 @@ const turn = () => new Promise((resolve) => setImmediate(resolve));
 describe('gate', () => {
   it('runs at most its limit at once and lets the others in in arrival order, also past a failing task', async () => {
     const gate = createGate(2);
+    assert.equal(gate.limit, 2);
     const tasks = Array.from({ length: 5 }, deferred);
     const entered: number[] = [];
     const runs = tasks.map((task, i) => gate.run(async () => (entered.push(i), task.promise)));
