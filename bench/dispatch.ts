@@ -11,7 +11,9 @@
 //  (b) fan-out: 1,000 clients at 100 events/s, delivered ratio and p99;
 //  (a) and (b) beside the stream's floor: the same clients fed frames of the
 //      same size at the same rate by a bare uWebSockets.js server with no
-//      database (lib/bare-broadcast.ts);
+//      database (lib/bare-broadcast.ts); (a) also beside the least dispatcher
+//      with a database: the floor's INSERT+NOTIFY relayed to the same clients
+//      by a bare uWebSockets.js server that LISTENs (lib/notify-relay.ts);
 //  (c) replay: one client catching up from offset 0 over BENCH_REPLAY_EVENTS (default 1,000,000),
 //      beside a plain read of the same events;
 //  (d) server RSS per 1,000 idle clients.
@@ -33,6 +35,7 @@ import { quantileBetween, scrape } from './lib/server-metrics.js';
 import { Latencies, round } from './lib/stats.js';
 import { Receivers } from './lib/ws-receivers.js';
 import { startBareBroadcast } from './lib/bare-broadcast.js';
+import { startNotifyRelay } from './lib/notify-relay.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const REPLAY_EVENTS = Number(process.env.BENCH_REPLAY_EVENTS ?? 1_000_000);
@@ -184,6 +187,67 @@ async function bareBroadcast(clients: Receivers, count: number, rate: number, fr
   }
 }
 
+/**
+ * The dispatch floor with PostgreSQL in it (lib/notify-relay.ts): the floor
+ * table's INSERT+NOTIFY, one writer, open loop at `rate`, relayed to `count`
+ * clients as frames of `frameBytes`. Latencies from each row's
+ * clock_timestamp() as its INSERT returns it (right before that statement's
+ * commit, as `sealed_at` is for an append) and from its scheduled send.
+ */
+async function relayFloor(url: string, clients: Receivers, count: number, rate: number, frameBytes: number): Promise<{ fromCommit: Latencies; fromScheduled: Latencies }> {
+  const relay = await startNotifyRelay(url, frameBytes);
+  const writer = new pg.Client({ connectionString: url });
+  await writer.connect();
+  const lastId = async () => Number((await writer.query('select coalesce(max(id), 0) as id from floor_events')).rows[0].id);
+  const inserts = async (seconds: number, base: number, scheduledAt: Float64Array, committedAt: Float64Array) => {
+    // One connection, each INSERT queued behind the previous one, as the INSERT+NOTIFY floor.
+    let previous: Promise<unknown> = Promise.resolve();
+    await openLoop(rate, seconds, (i, scheduled) => {
+      previous = previous.then(() =>
+        writer
+          .query<{ id: string; ms: number }>(
+            `insert into floor_events (type, data) values ($1, $2)
+             returning id, extract(epoch from clock_timestamp())::float8 * 1000 as ms`,
+            ['bench.relay', { i }],
+          )
+          .then((result) => {
+            const k = Number(result.rows[0]!.id) - base;
+            if (k < scheduledAt.length) {
+              scheduledAt[k] = scheduled;
+              committedAt[k] = result.rows[0]!.ms - performance.timeOrigin;
+            }
+          }),
+      );
+      return previous;
+    });
+  };
+  try {
+    let base = await lastId();
+    const length = rate * SECONDS + 1;
+    await clients.connect(`ws://127.0.0.1:${relay.port}/ws`, count, base, length);
+    // A 1 s warm-up at the rate, as for the server.
+    await inserts(1, base, new Float64Array(length), new Float64Array(length));
+    base = await lastId();
+    if (!(await until(async () => (await clients.status()).reached >= base, 10_000))) throw new Error('clients did not receive the relay warm-up');
+    await clients.reset(base);
+    const scheduledAt = new Float64Array(length);
+    const committedAt = new Float64Array(length);
+    await inserts(SECONDS, base, scheduledAt, committedAt);
+    const last = await lastId();
+    await until(async () => (await clients.status()).reached >= last, 10_000);
+    const arrivals = await clients.arrivals();
+    const fromCommit = new Latencies();
+    const fromScheduled = new Latencies();
+    deliveries(arrivals, committedAt, fromCommit);
+    deliveries(arrivals, scheduledAt, fromScheduled);
+    await clients.close();
+    return { fromCommit, fromScheduled };
+  } finally {
+    await writer.end();
+    await relay.stop();
+  }
+}
+
 export default async function dispatchBench(context: BenchContext): Promise<BenchResult> {
   const url = await context.freshDatabase('dispatch');
   context.log(`floor: INSERT+NOTIFY -> LISTEN round trip at 500 events/s for ${SECONDS}s`);
@@ -257,6 +321,8 @@ export default async function dispatchBench(context: BenchContext): Promise<Benc
     await clients.close();
     context.log(`(a) floor: bare uWebSockets.js, ${dispatchFrameBytes}-byte frames to ${dispatchClients} clients, 500/s for ${SECONDS}s, no database`);
     const dispatchFloor = await bareBroadcast(clients, dispatchClients, 500, dispatchFrameBytes);
+    context.log(`(a) floor: INSERT+NOTIFY relayed by a bare uWebSockets.js server to ${dispatchClients} clients, 500/s for ${SECONDS}s`);
+    const dispatchRelay = await relayFloor(url, clients, dispatchClients, 500, dispatchFrameBytes);
 
     context.log(`(b) 1,000 clients, 100 events/s for ${SECONDS}s, after a 1 s warm-up`);
     start = await head(pool);
@@ -332,6 +398,11 @@ export default async function dispatchBench(context: BenchContext): Promise<Benc
       dispatch_samples: dispatch.count,
       dispatch_floor_broadcast_p50_ms: dispatchFloor.latencies.p(50),
       dispatch_floor_broadcast_p99_ms: dispatchFloor.latencies.p(99),
+      dispatch_floor_relay_p50_ms: dispatchRelay.fromCommit.p(50),
+      dispatch_floor_relay_p99_ms: dispatchRelay.fromCommit.p(99),
+      dispatch_floor_relay_scheduled_p50_ms: dispatchRelay.fromScheduled.p(50),
+      dispatch_floor_relay_scheduled_p99_ms: dispatchRelay.fromScheduled.p(99),
+      dispatch_from_commit_relay_ratio_p50: round(fromCommit.p(50) / dispatchRelay.fromCommit.p(50), 2),
       append_committed_p50_ms: appendCommitted.p(50),
       append_committed_p99_ms: appendCommitted.p(99),
       scheduled_to_notify_p50_ms: toDoorbell.p(50),
@@ -365,9 +436,12 @@ export default async function dispatchBench(context: BenchContext): Promise<Benc
         ['floor: INSERT+NOTIFY -> LISTEN p50', json.floor_notify_rtt_p50_ms, 'ms', '500 events/s open loop'],
         ['floor: INSERT+NOTIFY -> LISTEN p99', json.floor_notify_rtt_p99_ms, 'ms'],
         ['(a) floor: bare uWS broadcast p50 / p99', `${json.dispatch_floor_broadcast_p50_ms} / ${json.dispatch_floor_broadcast_p99_ms}`, 'ms', `${dispatchClients} clients, 500 frames/s of ${dispatchFrameBytes} bytes, no database`],
+        ['(a) floor: INSERT+NOTIFY relayed to the clients p50 / p99', `${json.dispatch_floor_relay_p50_ms} / ${json.dispatch_floor_relay_p99_ms}`, 'ms', 'from the row\'s clock_timestamp(), as sealed_at; lib/notify-relay.ts, no read, no deltas'],
+        ['(a) floor: the same from the scheduled INSERT p50 / p99', `${json.dispatch_floor_relay_scheduled_p50_ms} / ${json.dispatch_floor_relay_scheduled_p99_ms}`, 'ms', 'one writer, open loop'],
         ['(a) dispatch, append committed -> client, p50', json.dispatch_from_commit_p50_ms, 'ms', '100 clients, 500 events/s; from sealed_at; target <= 2'],
         ['(a) dispatch, append committed -> client, p99', json.dispatch_from_commit_p99_ms, 'ms', 'target <= 10'],
         ['(a) dispatch from commit p50 / floor p50', json.dispatch_from_commit_ratio_p50, 'x', 'target <= 3'],
+        ['(a) dispatch from commit p50 / relay floor p50', json.dispatch_from_commit_relay_ratio_p50, 'x'],
         ['(a) scheduled append -> client p50', json.dispatch_p50_ms, 'ms', 'open loop, the append included'],
         ['(a) scheduled append -> client p99', json.dispatch_p99_ms, 'ms'],
         ['(a) scheduled append -> client p50 / floor p50', json.dispatch_ratio_p50, 'x'],

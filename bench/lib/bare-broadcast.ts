@@ -46,7 +46,12 @@ export async function startBareBroadcast(): Promise<BareBroadcast> {
   };
 }
 
-function serve(): void {
+/**
+ * A uWebSockets.js app whose clients are told they are caught up and join one
+ * topic; sends its port to the parent process once listening. Shared with
+ * the NOTIFY relay floor (notify-relay.ts).
+ */
+export function broadcastApp(): { publish(upTo: number, frameBytes: number): void } {
   const uws = loadUws();
   const app = uws.App();
   app.ws('/ws', {
@@ -61,14 +66,23 @@ function serve(): void {
     if (!socket) throw new Error('the bare broadcast server could not listen');
     process.send!({ port: uws.us_socket_local_port(socket as never) });
   });
+  return {
+    publish(upTo, frameBytes) {
+      // Shaped like the stream's frames: `type` then `upTo` first, padded to the measured size.
+      const head = `{"type":"deltas","upTo":${upTo},"deltas":[{"pad":"`;
+      app.publish('deltas', `${head}${'x'.repeat(Math.max(0, frameBytes - head.length - 4))}"}]}`, false);
+    },
+  };
+}
+
+function serve(): void {
+  const app = broadcastApp();
   process.on('message', (command: Command) => {
     if (command.op === 'stop') process.exit(0);
     const scheduled: number[] = [];
     void openLoop(command.rate, command.seconds, async (i, at) => {
       scheduled[i] = performance.timeOrigin + at;
-      const head = `{"type":"deltas","upTo":${command.from + i + 1},"deltas":[{"pad":"`;
-      const frame = `${head}${'x'.repeat(Math.max(0, command.frameBytes - head.length - 4))}"}]}`;
-      app.publish('deltas', frame, false);
+      app.publish(command.from + i + 1, command.frameBytes);
     }).then(() => process.send!({ scheduled }));
   });
 }
