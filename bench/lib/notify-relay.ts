@@ -1,11 +1,14 @@
 // The dispatch floor with a database behind it: the least a PostgreSQL ->
 // WebSocket dispatcher can do. A child process (as `runledger serve` is)
-// LISTENs on the floor table's channel and, for each notification, publishes
-// one frame of the measured size, carrying the notified id as `upTo`, to
-// every client (one uWS publish, as the bare broadcast). No read after the
-// NOTIFY, no deltas, no sessions, no projector: what it costs on top of the
-// INSERT+NOTIFY -> LISTEN floor is uWebSockets.js reaching the clients on the
-// same cores as PostgreSQL.
+// LISTENs on the floor table's channel and publishes one frame of the
+// measured size per row, carrying its id as `upTo`, to every client (one uWS
+// publish, as the bare broadcast). Two kinds:
+//  - `notify`: the frame straight from the notification's payload;
+//  - `read`: on each notification, reads the rows after the last one it sent
+//    from the table, on the LISTEN connection, one read at a time, and sends
+//    those: the least dispatcher that treats NOTIFY as a doorbell and the
+//    table as the truth (the spec's invariant 3), as runledger's stream does.
+// No deltas, no sessions, no projector.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -16,9 +19,11 @@ export interface NotifyRelay {
   stop(): Promise<void>;
 }
 
+export type RelayKind = 'notify' | 'read';
+
 /** Starts the relay for the floor table (lib/floor.ts FLOOR_SQL) of the database at `url`; resolves once it listens on both sides. */
-export async function startNotifyRelay(url: string, frameBytes: number): Promise<NotifyRelay> {
-  const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--relay', url, String(frameBytes)], {
+export async function startNotifyRelay(url: string, frameBytes: number, kind: RelayKind): Promise<NotifyRelay> {
+  const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--relay', url, String(frameBytes), kind], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const port = await new Promise<number>((resolve, reject) => {
@@ -41,15 +46,35 @@ export async function startNotifyRelay(url: string, frameBytes: number): Promise
   };
 }
 
-async function relay(url: string, frameBytes: number): Promise<void> {
+async function relay(url: string, frameBytes: number, kind: RelayKind): Promise<void> {
   const app = broadcastApp();
-  const listener = new pg.Client({ connectionString: url });
-  await listener.connect();
-  listener.on('notification', (message) => app.publish(Number(message.payload), frameBytes));
-  await listener.query('listen floor');
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  if (kind === 'notify') {
+    client.on('notification', (message) => app.publish(Number(message.payload), frameBytes));
+  } else {
+    let last = Number((await client.query('select coalesce(max(id), 0) as id from floor_events')).rows[0].id);
+    let reading = false;
+    let again = false;
+    const drain = async () => {
+      if (reading) {
+        again = true;
+        return;
+      }
+      reading = true;
+      do {
+        again = false;
+        const { rows } = await client.query<{ id: string }>('select id, type, data from floor_events where id > $1 order by id', [last]);
+        for (const row of rows) app.publish((last = Number(row.id)), frameBytes);
+      } while (again);
+      reading = false;
+    };
+    client.on('notification', () => void drain());
+  }
+  await client.query('listen floor');
   process.send!({ listening: true });
   process.on('message', () => process.exit(0));
 }
 
 const at = process.argv.indexOf('--relay');
-if (at >= 0) void relay(process.argv[at + 1]!, Number(process.argv[at + 2]));
+if (at >= 0) void relay(process.argv[at + 1]!, Number(process.argv[at + 2]), process.argv[at + 3] as RelayKind);

@@ -53,7 +53,14 @@ export async function startServers(db: pg.Pool, databaseUrl: string, { config, l
   // the projection code changed).
   await ensureProjectionVersion(db, logger);
   doorbell.on('reconnected', () => metrics.listenerReconnects.inc());
-  const projector = startProjector({ pool: db, doorbell, logger, pollMs: config.tailPollMs, observeEvents: createLedgerObserver(metrics) });
+  const projector = startProjector({
+    pool: db,
+    doorbell,
+    logger,
+    pollMs: config.tailPollMs,
+    intervalMs: config.projectorIntervalMs,
+    observeEvents: createLedgerObserver(metrics),
+  });
   // Auditors (docs/auditing.md): signed checkpoints when a key is configured, and model snapshots for as-of-N.
   const checkpointer =
     config.signingKey === undefined

@@ -39,6 +39,8 @@ export interface Config {
   readonly maxBufferedBytes: number;
   /** Safety-net poll of the ledger tail, in case a NOTIFY is missed, ms. (Default: 5000) */
   readonly tailPollMs: number;
+  /** While events keep coming, at least this long between two of the projector's batches, ms: each batch is a transaction of about ten round trips, so a shorter interval keeps the read model fresher and takes more of the machine from the appends and the live stream. (Default: 250) */
+  readonly projectorIntervalMs: number;
   /** Size of the application's connection pool; at least 2 (the projector holds one connection and reads the ledger through another). (Default: 20) */
   readonly poolSize: number;
   /** graphile-worker concurrency per worker process. (Default: 8) */
@@ -100,6 +102,7 @@ export function readConfig(env: Env = process.env): Config {
     replayLimit: int(env, 'RUNLEDGER_REPLAY_LIMIT', 100_000),
     maxBufferedBytes: int(env, 'RUNLEDGER_MAX_BUFFERED_BYTES', 4 * 1024 * 1024),
     tailPollMs: int(env, 'RUNLEDGER_TAIL_POLL_MS', 5000),
+    projectorIntervalMs: int(env, 'RUNLEDGER_PROJECTOR_INTERVAL_MS', 250),
     poolSize: atLeast(2, int(env, 'RUNLEDGER_POOL_SIZE', 20), 'RUNLEDGER_POOL_SIZE'),
     workerConcurrency: int(env, 'RUNLEDGER_WORKER_CONCURRENCY', 8),
     workerTtlMs: int(env, 'RUNLEDGER_WORKER_TTL_MS', 30_000),
