@@ -24,7 +24,8 @@ export interface ProjectorOptions {
    * At least this long between two batches while the ledger is busy, ms: at
    * 500 appends a second, a transaction per event took CPU from the appends
    * and the stream on the same machine (docs/projections.md). The read model
-   * lags a busy ledger by up to this much more. (Default: 25)
+   * lags a busy ledger by up to this much more. `serve` passes
+   * RUNLEDGER_PROJECTOR_INTERVAL_MS (250). (Default: 25)
    */
   readonly intervalMs?: number;
   /** Safety-net poll of the ledger tail, ms. (Default: 5000) */
