@@ -15,7 +15,8 @@
 //      with a database: the floor's INSERT+NOTIFY relayed to the same clients
 //      by a bare uWebSockets.js server that LISTENs, straight from the
 //      payload, and after reading the table as runledger must (invariant 3)
-//      (lib/notify-relay.ts);
+//      (lib/notify-relay.ts); and beside runledger's own appends and live
+//      read relayed by that bare server, without `serve` around them;
 //  (c) replay: one client catching up from offset 0 over BENCH_REPLAY_EVENTS (default 1,000,000),
 //      beside a plain read of the same events;
 //  (d) server RSS per 1,000 idle clients.
@@ -258,16 +259,53 @@ async function relayFloor(
   }
 }
 
+/**
+ * runledger's live path without its server (lib/notify-relay.ts, `ledger`):
+ * appends through `append(pool)`, a bare uWebSockets.js server that LISTENs
+ * on the ledger's channel, reads what the deltas need and publishes the
+ * deltas frame to `count` clients. Latencies from each block's sealed_at, as
+ * (a)'s. Run before the server starts, so nothing else reads or projects.
+ */
+async function ledgerRelayFloor(url: string, pool: pg.Pool, clients: Receivers, count: number): Promise<Latencies> {
+  const relay = await startNotifyRelay(url, 0, 'ledger');
+  try {
+    let start = await head(pool);
+    await clients.connect(`ws://127.0.0.1:${relay.port}/ws`, count, start, 500 * SECONDS + 1);
+    await openLoopAppends(pool, 500, start, new Latencies(), 1);
+    start = await warmedUp(pool, clients);
+    const scheduledAt = await openLoopAppends(pool, 500, start, new Latencies());
+    const last = await head(pool);
+    await until(async () => (await clients.status()).reached >= last, 10_000);
+    const fromCommit = new Latencies();
+    deliveries(await clients.arrivals(), await sealedAt(pool, start, scheduledAt.length), fromCommit);
+    await clients.close();
+    return fromCommit;
+  } finally {
+    await relay.stop();
+  }
+}
+
 export default async function dispatchBench(context: BenchContext): Promise<BenchResult> {
   const url = await context.freshDatabase('dispatch');
   context.log(`floor: INSERT+NOTIFY -> LISTEN round trip at 500 events/s for ${SECONDS}s`);
   const floor = await notifyRoundTrip(url, 500, SECONDS);
 
   const pool = createPool(url, 16, 'runledger-bench');
+  const clients = new Receivers();
+  const dispatchClients = Number(process.env.BENCH_DISPATCH_CLIENTS ?? 100);
+  context.log(`(a) floor: appends relayed by runledger's read and deltas in a bare uWebSockets.js server, ${dispatchClients} clients, 500/s for ${SECONDS}s`);
+  const ledgerRelay = await ledgerRelayFloor(url, pool, clients, dispatchClients).catch(async (error: unknown) => {
+    await clients.stop();
+    await pool.end();
+    throw error;
+  });
   const server = await startServer(url);
   const wsUrl = `ws://127.0.0.1:${server.wsPort}/ws`;
-  const clients = new Receivers();
   try {
+    // The server's projector first projects what the relay's phase appended.
+    const projectedTo = async (position: number) => Number((await pool.query('select position from projection.checkpoint')).rows[0].position) >= position;
+    const relayed = await head(pool);
+    if (!(await until(() => projectedTo(relayed), 60_000))) throw new Error('the projector did not catch up with the relay phase');
     // (d) first, on a fresh server, so garbage from the other phases does not hide the growth.
     context.log('(d) server RSS with 1,000 idle clients');
     let start = await head(pool);
@@ -277,7 +315,6 @@ export default async function dispatchBench(context: BenchContext): Promise<Benc
     const rssIdleAfter = server.rssBytes();
     await clients.close();
 
-    const dispatchClients = Number(process.env.BENCH_DISPATCH_CLIENTS ?? 100);
     context.log(`(a) ${dispatchClients} clients, 500 events/s for ${SECONDS}s, after a 1 s warm-up at that rate`);
     await clients.connect(`${wsUrl}?from=${start}`, dispatchClients, start, 500 * SECONDS + 1);
     await openLoopAppends(pool, 500, start, new Latencies(), 1);
@@ -377,8 +414,7 @@ export default async function dispatchBench(context: BenchContext): Promise<Benc
     // once it has (history replay, not replay racing a projection catch-up
     // in the same process).
     context.log(`(c) waiting for the projector to reach ${total}`);
-    const projected = async () => Number((await pool.query('select position from projection.checkpoint')).rows[0].position) >= total;
-    if (!(await until(projected, 600_000))) throw new Error('the projector did not catch up within 10 minutes');
+    if (!(await until(() => projectedTo(total), 600_000))) throw new Error('the projector did not catch up within 10 minutes');
     // The replay floor: a plain read of the same events, pages of 2,000 in
     // position order, parsed by pg as any client would (no deltas, no frames).
     context.log(`(c) floor: plain read of ${total} events`);
@@ -419,6 +455,8 @@ export default async function dispatchBench(context: BenchContext): Promise<Benc
       dispatch_floor_relay_read_scheduled_p50_ms: dispatchRelayRead.fromScheduled.p(50),
       dispatch_floor_relay_read_scheduled_p99_ms: dispatchRelayRead.fromScheduled.p(99),
       dispatch_from_commit_relay_read_ratio_p50: round(fromCommit.p(50) / dispatchRelayRead.fromCommit.p(50), 2),
+      dispatch_floor_ledger_relay_p50_ms: ledgerRelay.p(50),
+      dispatch_floor_ledger_relay_p99_ms: ledgerRelay.p(99),
       append_committed_p50_ms: appendCommitted.p(50),
       append_committed_p99_ms: appendCommitted.p(99),
       scheduled_to_notify_p50_ms: toDoorbell.p(50),
@@ -456,6 +494,7 @@ export default async function dispatchBench(context: BenchContext): Promise<Benc
         ['(a) floor: the same from the scheduled INSERT p50 / p99', `${json.dispatch_floor_relay_scheduled_p50_ms} / ${json.dispatch_floor_relay_scheduled_p99_ms}`, 'ms', 'one writer, open loop'],
         ['(a) floor: relayed after a read of the table p50 / p99', `${json.dispatch_floor_relay_read_p50_ms} / ${json.dispatch_floor_relay_read_p99_ms}`, 'ms', 'NOTIFY as a doorbell (invariant 3), no deltas; target <= 2 / <= 10'],
         ['(a) floor: the same from the scheduled INSERT p50 / p99', `${json.dispatch_floor_relay_read_scheduled_p50_ms} / ${json.dispatch_floor_relay_read_scheduled_p99_ms}`, 'ms'],
+        ['(a) the ledger\'s appends relayed by a bare server, p50 / p99', `${json.dispatch_floor_ledger_relay_p50_ms} / ${json.dispatch_floor_ledger_relay_p99_ms}`, 'ms', 'from sealed_at; append(pool), runledger\'s read and deltas frame, no sessions or projector'],
         ['(a) dispatch, append committed -> client, p50', json.dispatch_from_commit_p50_ms, 'ms', '100 clients, 500 events/s; from sealed_at; target <= 2'],
         ['(a) dispatch, append committed -> client, p99', json.dispatch_from_commit_p99_ms, 'ms', 'target <= 10'],
         ['(a) dispatch from commit p50 / floor p50', json.dispatch_from_commit_ratio_p50, 'x', 'target <= 3'],

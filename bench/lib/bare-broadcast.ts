@@ -51,7 +51,7 @@ export async function startBareBroadcast(): Promise<BareBroadcast> {
  * topic; sends its port to the parent process once listening. Shared with
  * the NOTIFY relay floor (notify-relay.ts).
  */
-export function broadcastApp(): { publish(upTo: number, frameBytes: number): void } {
+export function broadcastApp(): { publish(upTo: number, frameBytes: number): void; publishFrame(frame: string): void } {
   const uws = loadUws();
   const app = uws.App();
   app.ws('/ws', {
@@ -66,12 +66,14 @@ export function broadcastApp(): { publish(upTo: number, frameBytes: number): voi
     if (!socket) throw new Error('the bare broadcast server could not listen');
     process.send!({ port: uws.us_socket_local_port(socket as never) });
   });
+  const publishFrame = (frame: string) => app.publish('deltas', frame, false);
   return {
     publish(upTo, frameBytes) {
       // Shaped like the stream's frames: `type` then `upTo` first, padded to the measured size.
       const head = `{"type":"deltas","upTo":${upTo},"deltas":[{"pad":"`;
-      app.publish('deltas', `${head}${'x'.repeat(Math.max(0, frameBytes - head.length - 4))}"}]}`, false);
+      publishFrame(`${head}${'x'.repeat(Math.max(0, frameBytes - head.length - 4))}"}]}`);
     },
+    publishFrame,
   };
 }
 

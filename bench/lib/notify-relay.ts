@@ -6,20 +6,27 @@
 //  - `notify`: the frame straight from the notification's payload;
 //  - `read`: on each notification, reads the rows after the last one it sent
 //    from the table, on the LISTEN connection, one read at a time, and sends
-//    those: the least dispatcher that treats NOTIFY as a doorbell and the
-//    table as the truth (the spec's invariant 3), as runledger's stream does.
-// No deltas, no sessions, no projector.
+//    one frame up to the last: the least dispatcher that treats NOTIFY as a
+//    doorbell and the table as the truth (the spec's invariant 3), as
+//    runledger's stream does;
+//  - `ledger`: the same on the ledger itself (its channel, runledger's read
+//    of what the deltas need, and its real deltas frame): runledger's live
+//    path without the server around it (sessions, projector, pool, HTTP).
+// No sessions, no projector.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { broadcastApp } from './bare-broadcast.js';
+import { LEDGER_CHANNEL } from '../../src/ledger/doorbell.js';
+import { readDeltaSources } from '../../src/ledger/read.js';
+import { toBatch } from '../../src/stream/feed.js';
 
 export interface NotifyRelay {
   readonly port: number;
   stop(): Promise<void>;
 }
 
-export type RelayKind = 'notify' | 'read';
+export type RelayKind = 'notify' | 'read' | 'ledger';
 
 /** Starts the relay for the floor table (lib/floor.ts FLOOR_SQL) of the database at `url`; resolves once it listens on both sides. */
 export async function startNotifyRelay(url: string, frameBytes: number, kind: RelayKind): Promise<NotifyRelay> {
@@ -53,7 +60,27 @@ async function relay(url: string, frameBytes: number, kind: RelayKind): Promise<
   if (kind === 'notify') {
     client.on('notification', (message) => app.publish(Number(message.payload), frameBytes));
   } else {
-    let last = Number((await client.query('select coalesce(max(id), 0) as id from floor_events')).rows[0].id);
+    // Sends what follows `last`; returns the new last.
+    const send: (last: number) => Promise<number> =
+      kind === 'read'
+        ? async (last) => {
+            const { rows } = await client.query<{ id: string }>('select id, type, data from floor_events where id > $1 order by id', [last]);
+            if (rows.length === 0) return last;
+            const upTo = Number(rows.at(-1)!.id);
+            app.publish(upTo, frameBytes);
+            return upTo;
+          }
+        : async (last) => {
+            const events = await readDeltaSources(client, last, last + 1000);
+            if (events.length === 0) return last;
+            const batch = toBatch(events, last);
+            app.publishFrame(batch.frame());
+            return batch.upTo;
+          };
+    let last = Number(
+      (await client.query(kind === 'read' ? 'select coalesce(max(id), 0) as last from floor_events' : 'select coalesce(max(last_position), 0) as last from ledger.blocks'))
+        .rows[0].last,
+    );
     let reading = false;
     let again = false;
     const drain = async () => {
@@ -64,14 +91,13 @@ async function relay(url: string, frameBytes: number, kind: RelayKind): Promise<
       reading = true;
       do {
         again = false;
-        const { rows } = await client.query<{ id: string }>('select id, type, data from floor_events where id > $1 order by id', [last]);
-        for (const row of rows) app.publish((last = Number(row.id)), frameBytes);
+        last = await send(last);
       } while (again);
       reading = false;
     };
     client.on('notification', () => void drain());
   }
-  await client.query('listen floor');
+  await client.query(`listen ${kind === 'ledger' ? LEDGER_CHANNEL : 'floor'}`);
   process.send!({ listening: true });
   process.on('message', () => process.exit(0));
 }
