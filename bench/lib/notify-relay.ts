@@ -1,18 +1,18 @@
 // The dispatch floor with a database behind it: the least a PostgreSQL ->
 // WebSocket dispatcher can do. A child process (as `runledger serve` is)
-// LISTENs on the floor table's channel and publishes one frame of the
-// measured size per row, carrying its id as `upTo`, to every client (one uWS
-// publish, as the bare broadcast). Two kinds:
-//  - `notify`: the frame straight from the notification's payload;
+// LISTENs and publishes frames carrying the newest id as `upTo` to every
+// client (one uWS publish, as the bare broadcast). Three kinds:
+//  - `notify`: a frame of the measured size per notification, straight from
+//    its payload;
 //  - `read`: on each notification, reads the rows after the last one it sent
-//    from the table, on the LISTEN connection, one read at a time, and sends
-//    one frame up to the last: the least dispatcher that treats NOTIFY as a
-//    doorbell and the table as the truth (the spec's invariant 3), as
-//    runledger's stream does;
+//    (their payload too, as a dispatcher must) on the LISTEN connection, one
+//    read at a time, and sends one frame up to the last: the least
+//    dispatcher that treats NOTIFY as a doorbell and the table as the truth
+//    (the spec's invariant 3), as runledger's stream does;
 //  - `ledger`: the same on the ledger itself (its channel, runledger's read
 //    of what the deltas need, and its real deltas frame): runledger's live
-//    path without the server around it (sessions, projector, pool, HTTP).
-// No sessions, no projector.
+//    path without the server around it.
+// No sessions, no projector, no pool, no HTTP.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -28,7 +28,11 @@ export interface NotifyRelay {
 
 export type RelayKind = 'notify' | 'read' | 'ledger';
 
-/** Starts the relay for the floor table (lib/floor.ts FLOOR_SQL) of the database at `url`; resolves once it listens on both sides. */
+/**
+ * Starts the relay for the floor table (lib/floor.ts FLOOR_SQL) of the
+ * database at `url`, or for its ledger (`ledger`, whose frames are the real
+ * ones: `frameBytes` is then unused); resolves once it listens on both sides.
+ */
 export async function startNotifyRelay(url: string, frameBytes: number, kind: RelayKind): Promise<NotifyRelay> {
   const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--relay', url, String(frameBytes), kind], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -47,6 +51,8 @@ export async function startNotifyRelay(url: string, frameBytes: number, kind: Re
     port,
     stop: () =>
       new Promise<void>((resolve) => {
+        // A relay that failed has exited already (its error is on stderr).
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.send('stop');
       }),
