@@ -28,6 +28,7 @@ import { closedLoop, connect } from './lib/closed-loop.js';
 import type { BenchContext, BenchResult } from './lib/context.js';
 import { FLOOR_SQL } from './lib/floor.js';
 import { MINIMAL_SEAL_SQL } from './lib/minimal-seal.js';
+import { sampleData, sampleEvent, samplePayload } from './lib/sample-event.js';
 import { round } from './lib/stats.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
@@ -35,12 +36,9 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);
 const WRITER_COUNTS = (process.env.BENCH_WRITERS ?? '2,8').split(',').map(Number);
 const CALLERS = 8;
 
-const sampleData = (i: number) => ({ jobId: `job-${i % 997}`, pipeline: 'video_clip', step: 'transcribe', attempt: 1, percent: i % 100 });
-const payload = (i: number) =>
-  JSON.stringify([{ stream_type: 'job', stream_id: `job-${i % 997}`, type: 'step.progress', data: sampleData(i) }]);
 const row = (table: string) => (client: pg.Client, i: number) =>
   client.query(`insert into ${table} (type, data) values ($1, $2)`, ['bench.floor', sampleData(i)]);
-const call = (fn: string) => (client: pg.Client, i: number) => client.query(`select ${fn}($1::jsonb)`, [payload(i)]);
+const call = (fn: string) => (client: pg.Client, i: number) => client.query(`select ${fn}($1::jsonb)`, [samplePayload(i)]);
 
 const VARIANTS = {
   lock_only: row('seal.floor_locked'),
@@ -78,7 +76,7 @@ export default async function appendPartsBench(context: BenchContext): Promise<B
         for (const [name, op] of Object.entries(VARIANTS)) measured.push([name, await closedLoop(open, op, SECONDS)]);
         const viaPool = await closedLoop(
           clients,
-          (_client, i) => append(pool, [{ streamType: 'job', streamId: `job-${i % 997}`, type: 'step.progress', data: sampleData(i) }]),
+          (_client, i) => append(pool, sampleEvent(i)),
           SECONDS,
         );
         measured.push(['append_pool', viaPool]);

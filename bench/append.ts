@@ -23,6 +23,7 @@ import type { NewEvent } from '../src/ledger/types.js';
 import { closedLoop as loopFor, connect } from './lib/closed-loop.js';
 import type { BenchContext, BenchResult } from './lib/context.js';
 import { notifyRoundTrip } from './lib/floor.js';
+import { sampleData, sampleEvent, samplePayload } from './lib/sample-event.js';
 import { MINIMAL_SEAL_SQL } from './lib/minimal-seal.js';
 import { round } from './lib/stats.js';
 
@@ -33,7 +34,6 @@ const BATCH_WRITERS = 2;
 
 const closedLoop = (clients: pg.Client[], op: (client: pg.Client, i: number) => Promise<unknown>) => loopFor(clients, op, SECONDS);
 
-const sampleData = (i: number) => ({ jobId: `job-${i % 997}`, pipeline: 'video_clip', step: 'transcribe', attempt: 1, percent: i % 100 });
 
 export default async function appendBench(context: BenchContext): Promise<BenchResult> {
   const url = await context.freshDatabase('append');
@@ -51,9 +51,8 @@ export default async function appendBench(context: BenchContext): Promise<BenchR
   // append(pool): its own transaction, sealed at its COMMIT, positions
   // returned, one round trip (src/ledger/append.ts).
   context.log(`runledger: single-event appends, ${WRITERS} writers, ${SECONDS}s (the pool's default appendsAtOnce: 2 at once)`);
-  const singleEvent = (i: number): NewEvent[] => [{ streamType: 'job', streamId: `job-${i % 997}`, type: 'step.progress', data: sampleData(i) }];
   const writersPool = createPool(url, WRITERS, 'runledger-bench');
-  const singleTps = await closedLoop(clients, (_client, i) => append(writersPool, singleEvent(i)));
+  const singleTps = await closedLoop(clients, (_client, i) => append(writersPool, sampleEvent(i)));
   await writersPool.end();
   // How far apart consecutive seals were under those 8 writers: the length
   // of the serialised section (ordering lock -> commit visible -> next
@@ -69,23 +68,21 @@ export default async function appendBench(context: BenchContext): Promise<BenchR
   // on its side.
   context.log(`runledger: single-event appends, ${WRITERS} writers, all ${WRITERS} at once, ${SECONDS}s`);
   const allAtOncePool = createPool(url, WRITERS, 'runledger-bench', { appendsAtOnce: WRITERS });
-  const allAtOnceTps = await closedLoop(clients, (_client, i) => append(allAtOncePool, singleEvent(i)));
+  const allAtOnceTps = await closedLoop(clients, (_client, i) => append(allAtOncePool, sampleEvent(i)));
   await allAtOncePool.end();
   context.log(`floor: INSERT + NOTIFY trigger, 2 writers, ${SECONDS}s`);
   const floorTwoTps = await floorRowsInto('floor_events', clients.slice(0, 2));
   // The SQL interface other languages use: sealed at once, positions returned.
   context.log(`runledger: ledger.append() as one statement, ${WRITERS} writers, ${SECONDS}s`);
   const sqlAppendTps = await closedLoop(clients, (client, i) =>
-    append(client, [{ streamType: 'job', streamId: `job-${i % 997}`, type: 'step.progress', data: sampleData(i) }]),
+    append(client, sampleEvent(i)),
   );
 
   // The experiment's rows: what an append costs beyond INSERT+NOTIFY, part by part.
   await clients[0]!.query(MINIMAL_SEAL_SQL);
-  const payload = (i: number) =>
-    JSON.stringify([{ stream_type: 'job', stream_id: `job-${i % 997}`, type: 'step.progress', data: sampleData(i) }]);
   context.log(`experiment: INSERT+NOTIFY of the append's whole payload, ${WRITERS} writers, ${SECONDS}s`);
   const floorPayloadTps = await closedLoop(clients, (client, i) =>
-    client.query('insert into floor_events (type, data) values ($1, $2::jsonb)', ['bench.floor', payload(i)]),
+    client.query('insert into floor_events (type, data) values ($1, $2::jsonb)', ['bench.floor', samplePayload(i)]),
   );
   context.log(`experiment: the floor's INSERT, NOTIFY from a deferred trigger, ${WRITERS} writers, ${SECONDS}s`);
   const deferredNotifyTps = await floorRowsInto('seal.floor_deferred');
@@ -94,19 +91,19 @@ export default async function appendBench(context: BenchContext): Promise<BenchR
   context.log(`experiment: the same, the locked trigger also recording a position (head read + one narrow row), ${WRITERS} writers, ${SECONDS}s`);
   const recordedTps = await floorRowsInto('seal.floor_recorded');
   context.log(`experiment: minimal seal at commit, ${WRITERS} writers, ${SECONDS}s`);
-  const minimalSealTps = await closedLoop(clients, (client, i) => client.query('select seal.append($1::jsonb)', [payload(i)]));
+  const minimalSealTps = await closedLoop(clients, (client, i) => client.query('select seal.append($1::jsonb)', [samplePayload(i)]));
   context.log(`experiment: the same per-event work, then only the least position record at commit, ${WRITERS} writers, ${SECONDS}s`);
-  const workRecordedTps = await closedLoop(clients, (client, i) => client.query('select seal.append_recorded($1::jsonb)', [payload(i)]));
+  const workRecordedTps = await closedLoop(clients, (client, i) => client.query('select seal.append_recorded($1::jsonb)', [samplePayload(i)]));
   context.log(`experiment: the same per-event work, no ordering lock, ${WRITERS} writers, ${SECONDS}s`);
-  const noLockTps = await closedLoop(clients, (client, i) => client.query('select seal.append_unordered($1::jsonb)', [payload(i)]));
+  const noLockTps = await closedLoop(clients, (client, i) => client.query('select seal.append_unordered($1::jsonb)', [samplePayload(i)]));
   context.log(`experiment: ledger.append_at_commit as one statement, ${WRITERS} writers, ${SECONDS}s`);
-  const atCommitTps = await closedLoop(clients, (client, i) => client.query('select ledger.append_at_commit($1::jsonb)', [payload(i)]));
+  const atCommitTps = await closedLoop(clients, (client, i) => client.query('select ledger.append_at_commit($1::jsonb)', [samplePayload(i)]));
 
   context.log(`runledger: single-event appends through the group-commit appender, ${WRITERS} callers, ${SECONDS}s`);
   const pool = createPool(url, 4, 'runledger-bench');
   const appender = createAppender(pool);
   const coalescedTps = await closedLoop(clients, (_client, i) =>
-    appender.append([{ streamType: 'job', streamId: `job-${i % 997}`, type: 'step.progress', data: sampleData(i) }]),
+    appender.append(sampleEvent(i)),
   );
   await pool.end();
 

@@ -20,6 +20,17 @@ function recording(alone?: (item: number) => Promise<string>) {
   return { add, batches, release: (n: number) => releases[n]!() };
 }
 
+/** Sends 0 alone, then -1 and 5 while it is open, and lets 0's batch end: -1 and 5 share the next batch, still open. */
+async function sharedBatchAfterFirst({ add, release }: ReturnType<typeof recording>): Promise<Promise<string>[]> {
+  const first = add(0);
+  const shared = [-1, 5].map((item) => add(item));
+  await turn();
+  release(0);
+  await first;
+  await turn();
+  return shared;
+}
+
 describe('batched (group commit without a timer)', () => {
   it('sends the first item at once and the items that arrive meanwhile together, one batch in flight', async () => {
     const { add, batches, release } = recording();
@@ -40,13 +51,9 @@ describe('batched (group commit without a timer)', () => {
   });
 
   it('without `alone`, rejects every item of a failed batch; the next batch still runs', async () => {
-    const { add, batches, release } = recording();
-    const first = add(0);
-    const shared = [-1, 5].map((item) => add(item));
-    await turn();
-    release(0);
-    await first;
-    await turn();
+    const batcher = recording();
+    const { add, batches, release } = batcher;
+    const shared = await sharedBatchAfterFirst(batcher);
     assert.deepEqual(batches, [[0], [-1, 5]]);
     release(1);
     for (const result of shared) await assert.rejects(result, /a batch with -1 fails/);
@@ -57,17 +64,12 @@ describe('batched (group commit without a timer)', () => {
   });
 
   it('with `alone`, tries a failed batch again item by item, so one item keeps its error to itself', async () => {
-    const { add, release } = recording(async (item) => {
+    const batcher = recording(async (item) => {
       if (item === -1) throw new Error('-1 alone fails');
       return `alone ${item}`;
     });
-    const first = add(0);
-    const shared = [-1, 5].map((item) => add(item));
-    await turn();
-    release(0);
-    await first;
-    await turn();
-    release(1);
+    const shared = await sharedBatchAfterFirst(batcher);
+    batcher.release(1);
     await assert.rejects(shared[0]!, /-1 alone fails/);
     assert.equal(await shared[1], 'alone 5');
   });
