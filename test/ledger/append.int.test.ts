@@ -5,6 +5,7 @@ import { read } from '../../src/ledger/read.js';
 import { verify } from '../../src/ledger/verify.js';
 import type { NewEvent } from '../../src/ledger/types.js';
 import { AppError } from '../../src/ops/errors.js';
+import { LEDGER_APPEND_LOCK } from '../../src/ops/locks.js';
 import { createPool } from '../../src/ops/pool.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 
@@ -268,7 +269,7 @@ describe('append and read', () => {
     const holder = await db.pool.connect();
     try {
       // Hold the ordering lock so every append that reaches PostgreSQL waits at its COMMIT.
-      await holder.query('begin; select pg_advisory_xact_lock(7316200)');
+      await holder.query(`begin; select pg_advisory_xact_lock(${LEDGER_APPEND_LOCK})`);
       const appends = Array.from({ length: 6 }, (_, i) =>
         append(pool, [{ streamType: 'job', streamId: `gate-${i}`, type: 'job.noted', data: { i } }]),
       );
